@@ -1,0 +1,506 @@
+//! Reading inputs: paths and directories, formats, memory maps and streams,
+//! and the parallel parse of records into documents.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+use rayon::prelude::*;
+
+use crate::error::{BadRecord, Error, Result};
+use crate::io::json::parse_record;
+
+/// How the records of an input are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Format {
+    /// By extension: `.jsonl`, `.ndjson`, `.json` are JSONL, anything else is
+    /// text; standard input is JSONL when its first non-blank byte is `{`.
+    #[default]
+    Auto,
+    /// One JSON object per line.
+    Jsonl,
+    /// One document per file.
+    Text,
+    /// One document per line.
+    Lines,
+}
+
+/// How to read inputs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ReadOptions {
+    /// Record layout. By default, [`Format::Auto`].
+    pub format: Format,
+    /// JSON field holding the text. By default, `text`.
+    pub text_field: String,
+    /// JSON field holding the document id; documents without it get
+    /// `FILE:LINE`. By default, `id`.
+    pub id_field: Option<String>,
+    /// Memory-map regular files (else read them as streams). By default, true.
+    pub mmap: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> ReadOptions {
+        ReadOptions {
+            format: Format::Auto,
+            text_field: "text".into(),
+            id_field: Some("id".into()),
+            mmap: true,
+        }
+    }
+}
+
+/// One input: a file, or standard input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// The path, `None` for standard input.
+    pub path: Option<PathBuf>,
+    /// The name used in ids and messages (`-` for standard input).
+    pub name: String,
+    /// The format (never `Auto` for files; stdin is resolved when read).
+    pub format: Format,
+}
+
+/// Expand the command-line inputs (files, directories walked recursively in
+/// sorted order, `-` for standard input) into a list of input files.
+pub fn expand_inputs(inputs: &[PathBuf], format: Format) -> Result<Vec<InputFile>> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if p.as_os_str() == "-" {
+            out.push(InputFile { path: None, name: "-".into(), format });
+            continue;
+        }
+        let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+        if meta.is_dir() {
+            walk(p, format, &mut out)?;
+        } else {
+            out.push(file_input(p.clone(), format));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, format: Format, out: &mut Vec<InputFile>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .map(|e| e.map(|e| e.path()).map_err(|err| Error::io(dir, err)))
+        .collect::<Result<_>>()?;
+    entries.sort();
+    for p in entries {
+        let meta = std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
+        if meta.is_dir() {
+            walk(&p, format, out)?;
+        } else if meta.is_file() {
+            out.push(file_input(p, format));
+        }
+    }
+    Ok(())
+}
+
+fn file_input(path: PathBuf, format: Format) -> InputFile {
+    let format = match format {
+        Format::Auto => {
+            match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+                Some("jsonl" | "ndjson" | "json") => Format::Jsonl,
+                _ => Format::Text,
+            }
+        }
+        f => f,
+    };
+    InputFile { name: path.to_string_lossy().into_owned(), path: Some(path), format }
+}
+
+/// The bytes of an input, kept for copying records to the output.
+#[derive(Debug)]
+pub(crate) enum Bytes {
+    Map(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Map(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+/// An input's bytes, as the blocks they were read in, each with its offset.
+#[derive(Debug, Default)]
+pub(crate) struct Retained {
+    pub blocks: Vec<(u64, Bytes)>,
+    /// Bytes read from the input.
+    pub len: u64,
+}
+
+impl Retained {
+    /// The bytes `start..end` of the input (a record never spans blocks).
+    pub fn slice(&self, start: u64, end: u64) -> &[u8] {
+        let i = self.blocks.partition_point(|(off, _)| *off <= start) - 1;
+        let (off, b) = &self.blocks[i];
+        &b[(start - off) as usize..(end - off) as usize]
+    }
+}
+
+/// One usable record.
+#[derive(Debug)]
+pub(crate) struct Record<T> {
+    pub id: String,
+    /// Byte range of the whole record in the input (line with its newline).
+    pub start: u64,
+    pub end: u64,
+    /// Bytes of the document's text.
+    pub text_len: u64,
+    pub value: T,
+}
+
+/// What one record of the input turned into.
+#[derive(Debug)]
+pub(crate) enum Outcome<T> {
+    Doc(Record<T>),
+    Bad(BadRecord),
+}
+
+/// Size of the blocks streamed inputs are read in.
+const BLOCK: usize = if cfg!(test) { 64 << 10 } else { 16 << 20 };
+/// Target size of the pieces a block is cut into for parallel parsing.
+const PIECE: usize = if cfg!(test) { 4 << 10 } else { 512 << 10 };
+
+/// Read one input, calling `f(text)` in parallel for every document and
+/// `sink` in input order with every outcome. Returns the input's bytes when
+/// `keep` is set (free for memory maps).
+pub(crate) fn read_input<T: Send>(
+    input: &InputFile,
+    opts: &ReadOptions,
+    keep: bool,
+    f: &(impl Fn(&str) -> T + Sync),
+    sink: &mut impl FnMut(Outcome<T>, u64),
+) -> Result<Retained> {
+    let mut retained = Retained::default();
+    let io_err = |e| Error::io(input.path.clone().unwrap_or_else(|| "-".into()), e);
+    let mut reader: Box<dyn Read> = match &input.path {
+        Some(p) => {
+            let file = File::open(p).map_err(|e| Error::io(p, e))?;
+            let len = file.metadata().map_err(|e| Error::io(p, e))?.len();
+            if opts.mmap && len > 0 {
+                // SAFETY: the map is read-only and private to this process.
+                // If another process truncates the file while we read it the
+                // OS may deliver SIGBUS; that is the documented risk of
+                // memory-mapped input, shared by every mmap-based tool.
+                let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(p, e))?;
+                let _ = map.advise(memmap2::Advice::Sequential);
+                let bytes = Bytes::Map(map);
+                parse_block(input, input.format, opts, &bytes, 0, 0, f, sink);
+                retained.len = len;
+                retained.blocks.push((0, bytes));
+                return Ok(retained);
+            }
+            Box::new(file)
+        }
+        None => Box::new(std::io::stdin().lock()),
+    };
+    // Streamed: whole-file formats read everything; line formats read
+    // blocks cut after their last newline.
+    let mut format = input.format;
+    let mut offset = 0u64;
+    let mut line = 0u64;
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let mut buf = std::mem::take(&mut carry);
+        let want = buf.len() + BLOCK;
+        let eof = fill(&mut reader, &mut buf, want).map_err(io_err)?;
+        if format == Format::Auto {
+            format = sniff(&buf);
+        }
+        if format == Format::Text && !eof {
+            carry = buf;
+            continue;
+        }
+        let cut = if eof {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(i) => i + 1,
+                None => {
+                    // one line longer than a block: keep reading
+                    carry = buf;
+                    continue;
+                }
+            }
+        };
+        carry = buf[cut..].to_vec();
+        buf.truncate(cut);
+        let bytes = Bytes::Owned(buf);
+        line += parse_block(input, format, opts, &bytes, offset, line, f, sink);
+        let len = bytes.len() as u64;
+        if keep {
+            retained.blocks.push((offset, bytes));
+        }
+        offset += len;
+        if eof {
+            retained.len = offset;
+            return Ok(retained);
+        }
+    }
+}
+
+/// Read until `buf` holds `want` bytes or the stream ends (returns true).
+fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    let start = buf.len();
+    buf.resize(want, 0);
+    let mut n = start;
+    while n < want {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => {
+                buf.truncate(n);
+                return Ok(true);
+            }
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(n);
+                return Err(e);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn sniff(buf: &[u8]) -> Format {
+    match buf.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Format::Jsonl,
+        _ => Format::Text,
+    }
+}
+
+/// Parse one block (whole lines, or a whole file for `Text`), in parallel
+/// pieces, feeding outcomes to `sink` in order. Returns the lines consumed.
+#[allow(clippy::too_many_arguments)]
+fn parse_block<T: Send>(
+    input: &InputFile,
+    format: Format,
+    opts: &ReadOptions,
+    data: &[u8],
+    offset: u64,
+    first_line: u64,
+    f: &(impl Fn(&str) -> T + Sync),
+    sink: &mut impl FnMut(Outcome<T>, u64),
+) -> u64 {
+    if format == Format::Text || format == Format::Auto {
+        let outcome = whole_file(input, data, f);
+        sink(outcome, data.len() as u64);
+        return 1;
+    }
+    // cut into pieces at line ends
+    let mut bounds = vec![0usize];
+    let mut pos = 0;
+    while pos + PIECE < data.len() {
+        match memchr::memchr(b'\n', &data[pos + PIECE..]) {
+            Some(i) => {
+                pos = pos + PIECE + i + 1;
+                if pos < data.len() {
+                    bounds.push(pos);
+                }
+            }
+            None => break,
+        }
+    }
+    bounds.push(data.len());
+    let pieces: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+    let counts: Vec<u64> =
+        pieces.par_iter().map(|&(s, e)| memchr::memchr_iter(b'\n', &data[s..e]).count() as u64).collect();
+    let mut starts = Vec::with_capacity(pieces.len());
+    let mut acc = first_line;
+    for c in &counts {
+        starts.push(acc);
+        acc += c;
+    }
+    let results: Vec<Vec<Outcome<T>>> = pieces
+        .par_iter()
+        .zip(starts.par_iter())
+        .map(|(&(s, e), &l0)| parse_lines(input, format, opts, &data[s..e], offset + s as u64, l0, f))
+        .collect();
+    for piece in results {
+        for o in piece {
+            let bytes = match &o {
+                Outcome::Doc(r) => r.end - r.start,
+                Outcome::Bad(_) => 0,
+            };
+            sink(o, bytes);
+        }
+    }
+    // a last line without a newline still counts as a line
+    let tail = data.last().is_some_and(|&b| b != b'\n') as u64;
+    acc - first_line + tail
+}
+
+fn whole_file<T>(input: &InputFile, data: &[u8], f: &impl Fn(&str) -> T) -> Outcome<T> {
+    match std::str::from_utf8(data) {
+        Ok(text) => Outcome::Doc(Record {
+            id: input.name.clone(),
+            start: 0,
+            end: data.len() as u64,
+            text_len: data.len() as u64,
+            value: f(text),
+        }),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let line = memchr::memchr_iter(b'\n', &data[..at]).count() as u64 + 1;
+            Outcome::Bad(BadRecord {
+                file: input.name.clone(),
+                line,
+                reason: format!("invalid UTF-8 at byte {at}"),
+            })
+        }
+    }
+}
+
+fn parse_lines<T>(
+    input: &InputFile,
+    format: Format,
+    opts: &ReadOptions,
+    data: &[u8],
+    offset: u64,
+    first_line: u64,
+    f: &impl Fn(&str) -> T,
+) -> Vec<Outcome<T>> {
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    let mut line = first_line;
+    while start < data.len() {
+        let nl = memchr::memchr(b'\n', &data[start..]).map(|i| start + i);
+        let end = nl.map_or(data.len(), |i| i + 1);
+        line += 1;
+        let mut body = &data[start..nl.unwrap_or(data.len())];
+        if let [rest @ .., b'\r'] = body {
+            body = rest;
+        }
+        let rec_start = offset + start as u64;
+        let rec_end = offset + end as u64;
+        let bad = |reason: String| BadRecord { file: input.name.clone(), line, reason };
+        match format {
+            Format::Lines => match std::str::from_utf8(body) {
+                Ok(text) => out.push(Outcome::Doc(Record {
+                    id: format!("{}:{line}", input.name),
+                    start: rec_start,
+                    end: rec_end,
+                    text_len: text.len() as u64,
+                    value: f(text),
+                })),
+                Err(e) => out.push(Outcome::Bad(bad(format!(
+                    "invalid UTF-8 at byte {} of the line",
+                    e.valid_up_to()
+                )))),
+            },
+            _ => {
+                if body.iter().all(u8::is_ascii_whitespace) {
+                    start = end;
+                    continue;
+                }
+                match parse_record(body, &opts.text_field, opts.id_field.as_deref()) {
+                    Err(reason) => out.push(Outcome::Bad(bad(reason))),
+                    Ok(fields) => match fields.text {
+                        None => out.push(Outcome::Bad(bad(format!("missing field `{}`", opts.text_field)))),
+                        Some(Err(kind)) => out.push(Outcome::Bad(bad(format!(
+                            "field `{}` is {kind}, not a string",
+                            opts.text_field
+                        )))),
+                        Some(Ok(text)) => {
+                            let id = match fields.id {
+                                Some(id) => Cow::into_owned(id),
+                                None => format!("{}:{line}", input.name),
+                            };
+                            out.push(Outcome::Doc(Record {
+                                id,
+                                start: rec_start,
+                                end: rec_end,
+                                text_len: text.len() as u64,
+                                value: f(&text),
+                            }))
+                        }
+                    },
+                }
+            }
+        }
+        start = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(data: &[u8], format: Format, mmap: bool) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("in.jsonl");
+        std::fs::write(&p, data).unwrap();
+        let input = InputFile { path: Some(p), name: "in".into(), format };
+        let opts = ReadOptions { mmap, ..ReadOptions::default() };
+        let mut got = Vec::new();
+        let kept = read_input(&input, &opts, true, &|t: &str| t.to_owned(), &mut |o, _| {
+            got.push(match o {
+                Outcome::Doc(r) => format!("{}[{},{}):{}", r.id, r.start, r.end, r.value),
+                Outcome::Bad(b) => format!("BAD {b}"),
+            })
+        })
+        .unwrap();
+        // records map back to the bytes they came from
+        if let Some((_, b)) = kept.blocks.first() {
+            assert_eq!(&b[..], &data[..b.len()]);
+        }
+        got
+    }
+
+    #[test]
+    fn jsonl_records_and_bad_ones() {
+        let data = b"{\"id\":\"a\",\"text\":\"x\"}\n\n{\"text\":\"y\"}\r\n{bad\n{\"id\":1}\n{\"text\":\"\xff\"}\n{\"text\":3}";
+        let got = read_all(data, Format::Jsonl, true);
+        assert_eq!(got[0], "a[0,22):x");
+        assert_eq!(got[1], "in:3[23,37):y");
+        assert!(got[2].starts_with("BAD in:4: invalid JSON"), "{}", got[2]);
+        assert_eq!(got[3], "BAD in:5: missing field `text`");
+        assert!(got[4].starts_with("BAD in:6: invalid JSON"), "{}", got[4]);
+        assert_eq!(got[5], "BAD in:7: field `text` is a number, not a string");
+        assert_eq!(got.len(), 6);
+        assert_eq!(read_all(data, Format::Jsonl, false), got);
+    }
+
+    #[test]
+    fn lines_and_text() {
+        let data = b"one\n\nthree\xff\nfour";
+        let got = read_all(data, Format::Lines, true);
+        assert_eq!(
+            got,
+            [
+                "in:1[0,4):one",
+                "in:2[4,5):",
+                "BAD in:3: invalid UTF-8 at byte 5 of the line",
+                "in:4[12,16):four"
+            ]
+        );
+        assert_eq!(read_all(data, Format::Lines, false), got);
+        let got = read_all(b"a\nb\xffc", Format::Text, true);
+        assert_eq!(got, ["BAD in:2: invalid UTF-8 at byte 3"]);
+        assert_eq!(read_all(b"", Format::Text, true), ["in[0,0):"]);
+    }
+
+    #[test]
+    fn many_pieces_keep_line_numbers() {
+        let mut data = Vec::new();
+        for i in 0..40_000 {
+            data.extend_from_slice(format!("{{\"text\":\"{}\"}}\n", "w ".repeat(i % 50)).as_bytes());
+        }
+        let got = read_all(&data, Format::Jsonl, true);
+        assert_eq!(got.len(), 40_000);
+        assert!(got[39_999].starts_with("in:40000["));
+        assert_eq!(read_all(&data, Format::Jsonl, false), got);
+    }
+}

@@ -1,0 +1,8 @@
+//! Readers and writers: input formats, memory maps and streams, atomic outputs.
+
+pub(crate) mod input;
+pub(crate) mod json;
+pub(crate) mod output;
+
+pub use input::{Format, InputFile, ReadOptions, expand_inputs};
+pub use output::AtomicFile;

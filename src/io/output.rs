@@ -1,0 +1,160 @@
+//! Atomic output files: written to a temporary file beside the target and
+//! renamed over it only when complete, so an interrupted run leaves no
+//! half-written file. Refuses to overwrite an input. Targets that are not
+//! regular files (`-` for standard output, `/dev/stdout`, a named pipe) are
+//! written directly: there is nothing to rename over them.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A file being written; becomes visible at its path on [`commit`].
+///
+/// [`commit`]: AtomicFile::commit
+pub struct AtomicFile {
+    target: PathBuf,
+    /// `None` when writing directly to a stream.
+    tmp: Option<PathBuf>,
+    writer: Option<BufWriter<Box<dyn Write + Send>>>,
+}
+
+impl AtomicFile {
+    /// Start writing `target`; `inputs` are paths that must not be replaced.
+    pub fn create(target: &Path, inputs: &[PathBuf]) -> Result<AtomicFile> {
+        if target.as_os_str() == "-" {
+            return Ok(AtomicFile::direct(target, Box::new(std::io::stdout())));
+        }
+        check_not_input(target, inputs)?;
+        if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let f = std::fs::OpenOptions::new().write(true).open(target).map_err(|e| Error::io(target, e))?;
+            return Ok(AtomicFile::direct(target, Box::new(f)));
+        }
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .ok_or_else(|| Error::param(format!("{} is not a file path", target.display())))?;
+        let tmp = dir.join(format!(".{}.neardup-tmp-{}", name.to_string_lossy(), std::process::id()));
+        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        Ok(AtomicFile {
+            target: target.to_path_buf(),
+            tmp: Some(tmp),
+            writer: Some(BufWriter::with_capacity(1 << 20, Box::new(file))),
+        })
+    }
+
+    fn direct(target: &Path, w: Box<dyn Write + Send>) -> AtomicFile {
+        AtomicFile {
+            target: target.to_path_buf(),
+            tmp: None,
+            writer: Some(BufWriter::with_capacity(1 << 16, w)),
+        }
+    }
+
+    fn err(&self, e: std::io::Error) -> Error {
+        Error::io(self.tmp.as_ref().unwrap_or(&self.target), e)
+    }
+
+    /// Write all of `bytes`, naming the file on error.
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        let res = match self.writer.as_mut() {
+            Some(w) => w.write_all(bytes),
+            None => Ok(()),
+        };
+        res.map_err(|e| self.err(e))
+    }
+
+    /// Flush, sync and rename into place.
+    pub fn commit(mut self) -> Result<()> {
+        let Some(w) = self.writer.take() else { return Ok(()) };
+        let mut inner = w.into_inner().map_err(|e| self.err(e.into_error()))?;
+        inner.flush().map_err(|e| self.err(e))?;
+        drop(inner);
+        if let Some(tmp) = &self.tmp {
+            // sync the data before the rename makes it visible
+            File::open(tmp).and_then(|f| f.sync_all()).map_err(|e| Error::io(tmp, e))?;
+            std::fs::rename(tmp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for AtomicFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtomicFile").field("target", &self.target).field("tmp", &self.tmp).finish()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            // not committed: remove the partial file
+            if let Some(tmp) = &self.tmp {
+                let _ = std::fs::remove_file(tmp);
+            }
+        }
+    }
+}
+
+fn check_not_input(target: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let Ok(t) = target.canonicalize() else {
+        return Ok(()); // does not exist yet, so it is no input
+    };
+    for i in inputs {
+        if i.canonicalize().is_ok_and(|i| i == t || t.starts_with(&i) && i.is_dir()) {
+            return Err(Error::WouldOverwriteInput(target.to_path_buf()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::FileTypeExt;
+
+    #[test]
+    fn commit_and_abort() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.jsonl");
+        let mut f = AtomicFile::create(&p, &[]).unwrap();
+        f.write_all(b"hello").unwrap();
+        assert!(!p.exists());
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"hello");
+        let mut f = AtomicFile::create(&p, &[]).unwrap();
+        f.write_all(b"partial").unwrap();
+        drop(f);
+        assert_eq!(std::fs::read(&p).unwrap(), b"hello");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn devices_are_written_directly() {
+        let mut f = AtomicFile::create(Path::new("/dev/null"), &[]).unwrap();
+        f.write_all(b"x").unwrap();
+        f.commit().unwrap();
+        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    }
+
+    #[test]
+    fn refuses_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("in.jsonl");
+        std::fs::write(&p, "x").unwrap();
+        assert!(matches!(
+            AtomicFile::create(&p, std::slice::from_ref(&p)),
+            Err(Error::WouldOverwriteInput(_))
+        ));
+        let inside = dir.path().join("new");
+        assert!(AtomicFile::create(&inside, &[dir.path().to_path_buf()]).is_ok());
+        assert!(matches!(
+            AtomicFile::create(&p, &[dir.path().to_path_buf()]),
+            Err(Error::WouldOverwriteInput(_))
+        ));
+    }
+}

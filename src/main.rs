@@ -1,0 +1,314 @@
+//! The `neardup` command-line tool: a client of the library that maps flags
+//! onto builders and prints.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use neardup::{DedupBuilder, Format, ReadOptions, ShingleKind, SketchKind, Summary, Verify};
+
+/// Exit codes.
+const EXIT_INTERNAL: u8 = 1;
+const EXIT_INPUT: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "neardup",
+    version,
+    about = "Find text that was said twice: near-duplicate documents in scraped corpora."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Find near-duplicate documents and write clusters and a deduplicated corpus.
+    Dedup(DedupArgs),
+}
+
+#[derive(Args)]
+struct InputArgs {
+    /// Input files or directories (walked recursively); `-` reads standard input.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Input format: by extension (.jsonl/.ndjson/.json are JSONL, others text) when auto.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    format: FormatArg,
+    /// JSON field holding the text.
+    #[arg(long, default_value = "text")]
+    text_field: String,
+    /// JSON field holding the document id (else FILE:LINE).
+    #[arg(long, default_value = "id")]
+    id_field: String,
+    /// Read files as streams instead of memory-mapping them (same output).
+    #[arg(long)]
+    no_mmap: bool,
+    /// Fail (exit 2) on the first bad record instead of reporting and skipping it.
+    #[arg(long)]
+    strict: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+struct DedupArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Jaccard similarity at or above which documents are near-duplicates.
+    #[arg(long, default_value_t = 0.8)]
+    threshold: f64,
+    /// Word n-gram size of shingles.
+    #[arg(long, default_value_t = 5, conflicts_with = "char_ngram")]
+    ngram: u32,
+    /// Use character n-grams of this size instead of word n-grams.
+    #[arg(long)]
+    char_ngram: Option<u32>,
+    /// Sketch algorithm.
+    #[arg(long, value_enum, default_value_t = SketchArg::Oph)]
+    sketch: SketchArg,
+    /// Signature size.
+    #[arg(long, default_value_t = 128)]
+    num_perm: u32,
+    /// Seed of the sketch hash functions.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// LSH bands (with --rows; default: chosen from the threshold).
+    #[arg(long, requires = "rows")]
+    bands: Option<u32>,
+    /// LSH rows per band (with --bands).
+    #[arg(long, requires = "bands")]
+    rows: Option<u32>,
+    /// How candidate pairs are verified.
+    #[arg(long, value_enum, default_value_t = VerifyArg::Estimate)]
+    verify: VerifyArg,
+    /// Write one JSON line per document: id, cluster (representative id), similarity.
+    #[arg(long)]
+    clusters: Option<PathBuf>,
+    /// Write the deduplicated corpus (records copied byte for byte).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Write the summary as JSON.
+    #[arg(long)]
+    summary_json: Option<PathBuf>,
+    /// Write every skipped bad record (file, line, reason) as JSON lines.
+    #[arg(long)]
+    bad_records: Option<PathBuf>,
+    /// Print no summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Auto,
+    Jsonl,
+    Text,
+    Lines,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SketchArg {
+    Oph,
+    Minhash,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum VerifyArg {
+    Estimate,
+    Exact,
+}
+
+/// An error with the exit code it deserves.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Failure {
+        let error = e.into();
+        let code = match error.downcast_ref::<neardup::Error>() {
+            Some(
+                neardup::Error::InvalidParameter(_)
+                | neardup::Error::BadRecord(_)
+                | neardup::Error::WouldOverwriteInput(_),
+            ) => EXIT_INPUT,
+            _ => EXIT_INTERNAL,
+        };
+        Failure { code, error }
+    }
+}
+
+fn input_failure(e: neardup::Error) -> Failure {
+    Failure { code: EXIT_INPUT, error: e.into() }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dedup(args) => run_dedup(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            if is_broken_pipe(&f.error) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("neardup: error: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn read_options(a: &InputArgs) -> ReadOptions {
+    let mut opts = ReadOptions::default();
+    opts.format = match a.format {
+        FormatArg::Auto => Format::Auto,
+        FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Text => Format::Text,
+        FormatArg::Lines => Format::Lines,
+    };
+    opts.text_field = a.text_field.clone();
+    opts.id_field = Some(a.id_field.clone());
+    opts.mmap = !a.no_mmap;
+    opts
+}
+
+fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
+    let start = Instant::now();
+    let opts = read_options(&args.input);
+    let mut builder = DedupBuilder::new()
+        .threshold(args.threshold)
+        .shingle(match args.char_ngram {
+            Some(n) => ShingleKind::Char(n),
+            None => ShingleKind::Word(args.ngram),
+        })
+        .sketch(match args.sketch {
+            SketchArg::Oph => SketchKind::Oph,
+            SketchArg::Minhash => SketchKind::MinHash,
+        })
+        .num_perm(args.num_perm)
+        .seed(args.seed)
+        .verify(match args.verify {
+            VerifyArg::Estimate => Verify::Estimate,
+            VerifyArg::Exact => Verify::Exact,
+        })
+        .strict(args.input.strict)
+        .read_options(opts.clone());
+    if let (Some(b), Some(r)) = (args.bands, args.rows) {
+        builder = builder.banding(b, r);
+    }
+    if let Some(t) = args.input.threads {
+        builder = builder.threads(t);
+    }
+    let dedup = builder.build()?;
+    let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+
+    let total: u64 = inputs
+        .iter()
+        .filter_map(|i| i.path.as_ref())
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = progress_bar(total, args.quiet);
+    let corpus = dedup
+        .read(&inputs, args.output.is_some(), &|done| {
+            if let Some(b) = &bar {
+                b.set_position(done);
+            }
+        })
+        .map_err(|e| match e {
+            neardup::Error::Io { .. } | neardup::Error::BadRecord(_) => input_failure(e),
+            other => other.into(),
+        })?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    report_bad_records(&corpus, args.quiet);
+    let clustering = dedup.cluster(&corpus);
+
+    let t_write = Instant::now();
+    if let Some(p) = &args.clusters {
+        corpus
+            .write_clusters(&clustering, p)
+            .with_context(|| format!("writing clusters to {}", p.display()))?;
+    }
+    if let Some(p) = &args.output {
+        corpus
+            .write_deduplicated(&clustering, p)
+            .with_context(|| format!("writing output to {}", p.display()))?;
+    }
+    if let Some(p) = &args.bad_records {
+        let mut f = neardup::AtomicFile::create(p, &args.input.inputs)?;
+        for b in corpus.bad_records() {
+            let line = serde_json::to_string(b).context("encoding a bad record")?;
+            f.write_all(line.as_bytes())?;
+            f.write_all(b"\n")?;
+        }
+        f.commit()?;
+    }
+    let write_time = t_write.elapsed();
+    let mut summary = Summary::new(&dedup, &corpus, &clustering, write_time, start.elapsed());
+    summary.peak_rss_bytes = peak_rss();
+    if let Some(p) = &args.summary_json {
+        let mut f = neardup::AtomicFile::create(p, &args.input.inputs)?;
+        let json = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
+        f.write_all(json.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.commit()?;
+    }
+    let mut err = std::io::stderr().lock();
+    for w in summary.warnings() {
+        writeln!(err, "neardup: warning: {w}")?;
+    }
+    if !args.quiet {
+        err.write_all(summary.to_text().as_bytes())?;
+    }
+    Ok(())
+}
+
+fn report_bad_records(corpus: &neardup::Corpus, quiet: bool) {
+    const SHOWN: usize = 10;
+    let bad = corpus.bad_records();
+    if quiet || bad.is_empty() {
+        return;
+    }
+    for b in bad.iter().take(SHOWN) {
+        eprintln!("neardup: skipped bad record {b}");
+    }
+    if bad.len() > SHOWN {
+        eprintln!("neardup: ... and {} more bad records (see --bad-records)", bad.len() - SHOWN);
+    }
+}
+
+fn progress_bar(total: u64, quiet: bool) -> Option<indicatif::ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    let style =
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
+/// Peak resident set size of this process (Linux; `None` elsewhere).
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

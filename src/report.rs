@@ -1,0 +1,219 @@
+//! The run summary: counts, parameters, the S-curve, timings, throughput;
+//! printed for humans and serialized as JSON.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::dedup::{Clustering, Corpus, Dedup, Verify};
+use crate::shingle::ShingleKind;
+use crate::sketch::SketchKind;
+
+/// Parameters of a run, as reported.
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct ParamSummary {
+    /// Similarity threshold.
+    pub threshold: f64,
+    /// Shingle kind and size.
+    pub shingle: ShingleKind,
+    /// Sketch algorithm.
+    pub sketch: SketchKind,
+    /// Signature size.
+    pub num_perm: u32,
+    /// Sketch seed.
+    pub seed: u64,
+    /// LSH bands.
+    pub bands: u32,
+    /// LSH rows per band.
+    pub rows: u32,
+    /// True when bands x rows were chosen from the threshold.
+    pub bands_chosen: bool,
+    /// Probability that a pair exactly at the threshold shares a bucket.
+    pub p_at_threshold: f64,
+    /// Similarity where the S-curve crosses 1/2.
+    pub s_curve_midpoint: f64,
+    /// Verification mode.
+    pub verify: Verify,
+}
+
+/// Seconds spent per stage.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[non_exhaustive]
+pub struct Timings {
+    /// Reading, normalizing, shingling and sketching.
+    pub read_sketch: f64,
+    /// Band keys and candidate pairs.
+    pub candidates: f64,
+    /// Verification of candidates.
+    pub verify: f64,
+    /// Union-find and similarities to representatives.
+    pub cluster: f64,
+    /// Writing outputs.
+    pub write: f64,
+    /// Wall time of the whole run.
+    pub total: f64,
+}
+
+/// Everything a run reports.
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Documents read (bad records excluded).
+    pub documents: u64,
+    /// Records skipped as unusable.
+    pub bad_records: u64,
+    /// Documents without any shingle.
+    pub empty_documents: u64,
+    /// Bytes of input.
+    pub input_bytes: u64,
+    /// Bytes of document text.
+    pub text_bytes: u64,
+    /// Documents removed as near-duplicates.
+    pub duplicates: u64,
+    /// Clusters of two or more documents.
+    pub clusters: u64,
+    /// Size of the largest cluster.
+    pub largest_cluster: u64,
+    /// Clusters with a member below the threshold to its representative.
+    pub chained_clusters: u64,
+    /// Candidate pairs from LSH.
+    pub candidate_pairs: u64,
+    /// Candidate pairs at or above the threshold.
+    pub verified_pairs: u64,
+    /// Parameters.
+    pub params: ParamSummary,
+    /// Stage timings.
+    pub seconds: Timings,
+    /// Input megabytes (10^6 bytes) per second of wall time.
+    pub mb_per_s: f64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Peak resident memory, when the caller measured it.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+impl Summary {
+    /// The summary of a finished run; `write` and `total` are the caller's
+    /// timings of writing and of the whole run.
+    pub fn new(
+        dedup: &Dedup,
+        corpus: &Corpus,
+        clustering: &Clustering,
+        write: Duration,
+        total: Duration,
+    ) -> Summary {
+        let lsh = dedup.lsh_params();
+        let sp = dedup.sketch_params();
+        let st = &clustering.stats;
+        let total_s = total.as_secs_f64();
+        Summary {
+            documents: corpus.len() as u64,
+            bad_records: corpus.bad_records().len() as u64,
+            empty_documents: corpus.empty_documents() as u64,
+            input_bytes: corpus.input_bytes(),
+            text_bytes: corpus.text_bytes(),
+            duplicates: st.duplicates,
+            clusters: st.clusters,
+            largest_cluster: st.largest_cluster,
+            chained_clusters: st.chained_clusters,
+            candidate_pairs: st.candidate_pairs,
+            verified_pairs: st.verified_pairs,
+            params: ParamSummary {
+                threshold: dedup.threshold(),
+                shingle: sp.shingle,
+                sketch: sp.kind,
+                num_perm: sp.num_perm,
+                seed: sp.seed,
+                bands: lsh.bands,
+                rows: lsh.rows,
+                bands_chosen: dedup.lsh_chosen(),
+                p_at_threshold: lsh.probability(dedup.threshold()),
+                s_curve_midpoint: lsh.midpoint(),
+                verify: dedup.verify_mode(),
+            },
+            seconds: Timings {
+                read_sketch: corpus.read_time().as_secs_f64(),
+                candidates: st.candidates_time.as_secs_f64(),
+                verify: st.verify_time.as_secs_f64(),
+                cluster: st.cluster_time.as_secs_f64(),
+                write: write.as_secs_f64(),
+                total: total_s,
+            },
+            mb_per_s: if total_s > 0.0 { corpus.input_bytes() as f64 / 1e6 / total_s } else { 0.0 },
+            threads: rayon::current_num_threads(),
+            peak_rss_bytes: None,
+        }
+    }
+
+    /// Warnings a user should see: a hand-set banding whose S-curve
+    /// midpoint is far from the threshold.
+    pub fn warnings(&self) -> Vec<String> {
+        let p = &self.params;
+        let mut w = Vec::new();
+        if !p.bands_chosen && (p.s_curve_midpoint - p.threshold).abs() > 0.1 {
+            w.push(format!(
+                "bands x rows = {} x {} puts the S-curve midpoint at {:.2}, far from the threshold {}: \
+                 pairs near the threshold will be {}",
+                p.bands,
+                p.rows,
+                p.s_curve_midpoint,
+                p.threshold,
+                if p.s_curve_midpoint > p.threshold { "missed" } else { "over-generated (slower)" }
+            ));
+        }
+        w
+    }
+
+    /// The human-readable summary.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let p = &self.params;
+        let mb = self.input_bytes as f64 / 1e6;
+        let _ = writeln!(
+            s,
+            "documents        {} ({:.1} MB; {} bad records skipped, {} empty)",
+            self.documents, mb, self.bad_records, self.empty_documents
+        );
+        let _ = writeln!(
+            s,
+            "duplicates       {} removed, {} kept, in {} clusters (largest {}, {} with a member below the threshold to its representative)",
+            self.duplicates,
+            self.documents - self.duplicates,
+            self.clusters,
+            self.largest_cluster,
+            self.chained_clusters
+        );
+        let _ = writeln!(
+            s,
+            "pairs            {} candidates, {} verified",
+            self.candidate_pairs, self.verified_pairs
+        );
+        let _ = writeln!(
+            s,
+            "parameters       threshold {}, {}, {} x {}, seed {}, verify {:?}",
+            p.threshold, p.shingle, p.sketch, p.num_perm, p.seed, p.verify
+        );
+        let _ = writeln!(
+            s,
+            "LSH              {} bands x {} rows ({}); P(candidate | J = {}) = {:.3}, S-curve midpoint {:.3}",
+            p.bands,
+            p.rows,
+            if p.bands_chosen { "chosen from the threshold" } else { "set by hand" },
+            p.threshold,
+            p.p_at_threshold,
+            p.s_curve_midpoint
+        );
+        let t = &self.seconds;
+        let _ = writeln!(
+            s,
+            "time             {:.3} s total: read+sketch {:.3}, candidates {:.3}, verify {:.3}, cluster {:.3}, write {:.3}",
+            t.total, t.read_sketch, t.candidates, t.verify, t.cluster, t.write
+        );
+        let _ = write!(s, "throughput       {:.1} MB/s on {} threads", self.mb_per_s, self.threads);
+        if let Some(rss) = self.peak_rss_bytes {
+            let _ = write!(s, ", peak memory {:.1} MB", rss as f64 / 1e6);
+        }
+        s.push('\n');
+        s
+    }
+}

@@ -1,0 +1,230 @@
+//! Shingling: word n-grams or character n-grams of the normalized text,
+//! hashed by rolling over token hashes (never by joining strings).
+
+use crate::hash::{Roller, token_hash};
+use crate::normalize::Tokenizer;
+
+/// What a shingle is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ShingleKind {
+    /// `n` consecutive normalized words.
+    Word(u32),
+    /// `n` consecutive characters of the normalized text (words joined by
+    /// one space).
+    Char(u32),
+}
+
+impl ShingleKind {
+    /// The n-gram size.
+    pub fn size(self) -> usize {
+        match self {
+            ShingleKind::Word(n) | ShingleKind::Char(n) => n as usize,
+        }
+    }
+}
+
+impl Default for ShingleKind {
+    /// Word 5-grams.
+    fn default() -> ShingleKind {
+        ShingleKind::Word(5)
+    }
+}
+
+impl std::fmt::Display for ShingleKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShingleKind::Word(n) => write!(f, "word {n}-grams"),
+            ShingleKind::Char(n) => write!(f, "char {n}-grams"),
+        }
+    }
+}
+
+/// A shingle's hash and the byte span of the original text it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shingle {
+    /// The shingle's 64-bit hash.
+    pub hash: u64,
+    /// Start of the first chunk it covers (byte offset in the original text).
+    pub start: usize,
+    /// End of the last chunk it covers (exclusive).
+    pub end: usize,
+}
+
+/// Turns text into shingles. Holds scratch space; one per thread.
+#[derive(Debug, Clone)]
+pub struct Shingler {
+    kind: ShingleKind,
+    tokenizer: Tokenizer,
+    /// Ring of (hash, start, end) of the current window.
+    window: Vec<(u64, usize, usize)>,
+}
+
+impl Shingler {
+    /// A shingler for `kind` (size must be at least 1; the builders check).
+    pub fn new(kind: ShingleKind) -> Shingler {
+        Shingler { kind, tokenizer: Tokenizer::new(), window: Vec::new() }
+    }
+
+    /// The shingle kind.
+    pub fn kind(&self) -> ShingleKind {
+        self.kind
+    }
+
+    /// Call `f` with every shingle of `text`, in order. A text with fewer
+    /// units than the n-gram size, but at least one, has exactly one shingle
+    /// of all its units; a text with none has no shingles.
+    pub fn for_each(&mut self, text: &str, mut f: impl FnMut(Shingle)) {
+        let n = self.kind.size().max(1);
+        let mut roller = Roller::new(n);
+        let window = &mut self.window;
+        window.clear();
+        let mut count = 0usize;
+        let mut unit = |h: u64, s: usize, e: usize| {
+            if count < n {
+                roller.push(h);
+                window.push((h, s, e));
+                count += 1;
+                if count == n {
+                    f(Shingle { hash: roller.value(n), start: window[0].1, end: e });
+                }
+            } else {
+                let slot = count % n;
+                let (out, _, _) = window[slot];
+                roller.roll(out, h);
+                window[slot] = (h, s, e);
+                count += 1;
+                let first = window[count % n];
+                f(Shingle { hash: roller.value(n), start: first.1, end: e });
+            }
+        };
+        match self.kind {
+            ShingleKind::Word(_) => {
+                self.tokenizer.for_each_token(text, |tok, s, e| unit(token_hash(tok.as_bytes()), s, e));
+            }
+            ShingleKind::Char(_) => {
+                let mut first = true;
+                self.tokenizer.for_each_token(text, |tok, s, e| {
+                    if !first {
+                        // the single space that joins words
+                        unit(char_hash(' '), s, s);
+                    }
+                    first = false;
+                    for ch in tok.chars() {
+                        unit(char_hash(ch), s, e);
+                    }
+                });
+            }
+        }
+        if count > 0 && count < n {
+            let first = window[0];
+            let last = window[count - 1];
+            f(Shingle { hash: roller.value(count), start: first.1, end: last.2 });
+        }
+    }
+
+    /// The shingle hashes of `text`, sorted and deduplicated: the shingle
+    /// set that exact Jaccard is computed on.
+    pub fn shingle_set(&mut self, text: &str) -> Vec<u64> {
+        let mut v = Vec::new();
+        self.for_each(text, |s| v.push(s.hash));
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+#[inline]
+fn char_hash(c: char) -> u64 {
+    token_hash(&u32::from(c).to_le_bytes())
+}
+
+/// Exact Jaccard similarity of two sorted, deduplicated sets.
+pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 0.0;
+    }
+    let (mut i, mut j, mut inter) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                inter += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    inter as f64 / (a.len() + b.len() - inter) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::Tokenizer;
+    use proptest::prelude::*;
+
+    fn hashes(kind: ShingleKind, text: &str) -> Vec<u64> {
+        let mut v = Vec::new();
+        Shingler::new(kind).for_each(text, |s| v.push(s.hash));
+        v
+    }
+
+    #[test]
+    fn counts() {
+        let w = |n| ShingleKind::Word(n);
+        assert_eq!(hashes(w(5), "").len(), 0);
+        assert_eq!(hashes(w(5), "...").len(), 0);
+        assert_eq!(hashes(w(5), "one two").len(), 1);
+        assert_eq!(hashes(w(5), "a b c d e").len(), 1);
+        assert_eq!(hashes(w(2), "a b c d e").len(), 4);
+        assert_eq!(hashes(ShingleKind::Char(3), "ab cd").len(), 3);
+    }
+
+    #[test]
+    fn normalization_is_applied() {
+        let k = ShingleKind::Word(3);
+        assert_eq!(hashes(k, "The U.S. government, today"), hashes(k, "the us government today"));
+        assert_ne!(hashes(k, "ab c d"), hashes(k, "a bc d"));
+    }
+
+    #[test]
+    fn spans_cover_words() {
+        let text = "Alpha, beta gamma. Delta";
+        let mut spans = Vec::new();
+        Shingler::new(ShingleKind::Word(2)).for_each(text, |s| spans.push(&text[s.start..s.end]));
+        assert_eq!(spans, ["Alpha, beta", "beta gamma.", "gamma. Delta"]);
+    }
+
+    #[test]
+    fn jaccard_basics() {
+        assert_eq!(jaccard(&[1, 2, 3], &[2, 3, 4]), 0.5);
+        assert_eq!(jaccard(&[], &[]), 0.0);
+        assert_eq!(jaccard(&[1], &[1]), 1.0);
+    }
+
+    proptest! {
+        /// Shingle hashes equal the hash of each window computed from scratch.
+        #[test]
+        fn word_shingles_match_naive(words in proptest::collection::vec("[a-c]{1,2}", 0..30), n in 1u32..6) {
+            let text = words.join(" ");
+            let toks: Vec<u64> = Tokenizer::new().tokens(&text).iter().map(|t| token_hash(t.text.as_bytes())).collect();
+            let expect: Vec<u64> = if toks.is_empty() {
+                vec![]
+            } else if toks.len() < n as usize {
+                let mut r = Roller::new(toks.len());
+                toks.iter().for_each(|&h| r.push(h));
+                vec![r.value(toks.len())]
+            } else {
+                toks.windows(n as usize).map(|w| {
+                    let mut r = Roller::new(w.len());
+                    w.iter().for_each(|&h| r.push(h));
+                    r.value(w.len())
+                }).collect()
+            };
+            prop_assert_eq!(hashes(ShingleKind::Word(n), &text), expect);
+        }
+    }
+}
