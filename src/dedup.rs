@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bitvec::prelude::*;
+use bitvec::bitvec;
 use rayon::prelude::*;
 
 use crate::cluster::UnionFind;
 use crate::error::{BadRecord, Error, Result};
-use crate::io::input::{Outcome, Retained, read_input};
+use crate::io::input::{Outcome, Retained, read_input, record_text};
 use crate::io::{AtomicFile, Format, InputFile, ReadOptions};
-use crate::lsh::{self, LshParams};
+use crate::lsh::{self, Likeness, LshParams};
 use crate::shingle::{ShingleKind, Shingler, jaccard};
 use crate::sketch::{SKETCH_FORMAT_VERSION, SketchKind, SketchParams, Sketcher, estimate};
 
@@ -23,7 +23,9 @@ use crate::sketch::{SKETCH_FORMAT_VERSION, SketchKind, SketchParams, Sketcher, e
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Verify {
-    /// The signatures' Jaccard estimate (fast; keeps no shingle sets).
+    /// The signatures' Jaccard estimate (fast; keeps no shingle sets). A
+    /// pair whose estimate is within three standard errors of the threshold
+    /// is settled by exact Jaccard of the two texts, re-read from the input.
     #[default]
     Estimate,
     /// Exact Jaccard of the shingle sets (keeps every document's set).
@@ -55,7 +57,7 @@ impl Default for DedupBuilder {
             num_perm: 128,
             seed: 0,
             banding: None,
-            weights: (0.5, 0.5),
+            weights: (0.02, 0.98),
             verify: Verify::default(),
             threads: None,
             read: ReadOptions::default(),
@@ -109,13 +111,18 @@ impl DedupBuilder {
     }
 
     /// Weights of false positives and false negatives in the choice of bands
-    /// x rows. By default, 0.5 and 0.5.
+    /// x rows. Every candidate is verified, so a false positive costs only a
+    /// check while a false negative loses a duplicate. By default, 0.02 and
+    /// 0.98 (17 x 7 at threshold 0.8 and 128 slots: a pair at the threshold
+    /// is a candidate with probability 0.98).
     pub fn weights(mut self, fp: f64, fn_: f64) -> Self {
         self.weights = (fp, fn_);
         self
     }
 
-    /// How candidates are verified. By default, [`Verify::Estimate`].
+    /// How candidates are verified. By default, [`Verify::Estimate`]: the
+    /// signature estimate, with pairs too close to the threshold to trust
+    /// settled exactly.
     pub fn verify(mut self, v: Verify) -> Self {
         self.verify = v;
         self
@@ -229,32 +236,83 @@ struct DocInfo {
     end: u64,
 }
 
-/// Signatures (flat, `num_perm` per document), which documents are empty,
-/// and the shingle sets when verification is exact.
+/// Signatures (flat, `num_perm` per document), the number of independent
+/// samples in each (0 for an empty document), and the shingle sets when
+/// verification is exact.
 #[derive(Debug, Default)]
 struct Sketches {
     num_perm: usize,
     sigs: Vec<u32>,
-    empty: BitVec,
+    samples: Vec<u32>,
     sets: Option<Vec<Vec<u64>>>,
 }
 
 impl Sketches {
+    fn new(num_perm: usize, exact: bool, capacity: usize) -> Sketches {
+        Sketches {
+            num_perm,
+            sigs: Vec::with_capacity(num_perm * capacity),
+            samples: Vec::with_capacity(capacity),
+            sets: exact.then(Vec::new),
+        }
+    }
+
+    fn push(&mut self, s: Sketched) {
+        self.sigs.extend_from_slice(&s.sig);
+        self.samples.push(s.samples);
+        if let (Some(sets), Some(set)) = (self.sets.as_mut(), s.set) {
+            sets.push(set);
+        }
+    }
+
     fn sig(&self, d: u32) -> &[u32] {
         let k = self.num_perm;
         &self.sigs[d as usize * k..(d as usize + 1) * k]
     }
 
+    fn is_empty_doc(&self, d: u32) -> bool {
+        self.samples[d as usize] == 0
+    }
+
     fn len(&self) -> usize {
-        self.empty.len()
+        self.samples.len()
     }
 }
 
 /// What one document turned into while reading.
 struct Sketched {
     sig: Vec<u32>,
-    nonempty: bool,
+    samples: u32,
     set: Option<Vec<u64>>,
+}
+
+/// Gives back a document's text by index, for the exact re-check of pairs
+/// whose estimate is too close to the threshold to trust.
+trait TextSource: Sync {
+    fn text(&self, d: u32) -> Option<std::borrow::Cow<'_, str>>;
+}
+
+impl<S: AsRef<str> + Sync> TextSource for [S] {
+    fn text(&self, d: u32) -> Option<std::borrow::Cow<'_, str>> {
+        self.get(d as usize).map(|t| std::borrow::Cow::Borrowed(t.as_ref()))
+    }
+}
+
+/// Reads through a corpus's retained input bytes.
+struct CorpusText<'a> {
+    corpus: &'a Corpus,
+    opts: &'a ReadOptions,
+}
+
+impl TextSource for CorpusText<'_> {
+    fn text(&self, d: u32) -> Option<std::borrow::Cow<'_, str>> {
+        let doc = self.corpus.docs.get(d as usize)?;
+        let retained = &self.corpus.retained[doc.file as usize];
+        if retained.blocks.is_empty() {
+            return None;
+        }
+        record_text(retained.format, self.opts, retained.slice(doc.start, doc.end))
+    }
 }
 
 impl Corpus {
@@ -280,7 +338,7 @@ impl Corpus {
 
     /// Documents with no shingles (never anybody's duplicate).
     pub fn empty_documents(&self) -> usize {
-        self.sketches.empty.count_ones()
+        self.sketches.samples.iter().filter(|&&s| s == 0).count()
     }
 
     /// Bytes of input read.
@@ -291,6 +349,12 @@ impl Corpus {
     /// Bytes of document text.
     pub fn text_bytes(&self) -> u64 {
         self.text_bytes
+    }
+
+    /// Every document's shingle set (sorted, unique hashes), kept when
+    /// verification is [`Verify::Exact`].
+    pub fn shingle_sets(&self) -> Option<&[Vec<u64>]> {
+        self.sketches.sets.as_deref()
     }
 
     /// Time spent reading, normalizing, shingling and sketching.
@@ -414,6 +478,9 @@ pub struct ClusterStats {
     pub candidate_pairs: u64,
     /// Candidate pairs at or above the threshold.
     pub verified_pairs: u64,
+    /// Pairs whose estimate was too close to the threshold to trust, settled
+    /// by exact Jaccard of the re-read texts.
+    pub exact_checks: u64,
     /// Clusters with two or more documents.
     pub clusters: u64,
     /// Documents that are not their cluster's representative.
@@ -474,6 +541,12 @@ impl Dedup {
         self.verify
     }
 
+    /// Run `f` on this deduplicator's thread pool (the global pool when no
+    /// thread count was set).
+    pub fn install_pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.install(f)
+    }
+
     fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match &self.pool {
             Some(p) => p.install(f),
@@ -488,20 +561,22 @@ impl Dedup {
             Verify::Estimate => {
                 let mut hashes = Vec::new();
                 shingler.for_each(text, |s| hashes.push(s.hash));
-                let nonempty = self.sketcher.sketch_into(hashes, &mut sig);
-                Sketched { sig, nonempty, set: None }
+                let samples = self.sketcher.sketch_into(hashes, &mut sig) as u32;
+                Sketched { sig, samples, set: None }
             }
             Verify::Exact => {
                 let set = shingler.shingle_set(text);
-                let nonempty = self.sketcher.sketch_into(set.iter().copied(), &mut sig);
-                Sketched { sig, nonempty, set: Some(set) }
+                let samples = self.sketcher.sketch_into(set.iter().copied(), &mut sig) as u32;
+                Sketched { sig, samples, set: Some(set) }
             }
         }
     }
 
     /// Read and sketch `inputs`. `keep_records` keeps the input bytes so that
-    /// [`Corpus::write_deduplicated`] can copy records (free for memory-mapped
-    /// files). `progress` is called with the bytes read so far.
+    /// [`Corpus::write_deduplicated`] can copy records. Memory-mapped files
+    /// are always kept (it is free); in [`Verify::Estimate`] mode streamed
+    /// input is kept too, to re-check pairs whose estimate is close to the
+    /// threshold. `progress` is called with the bytes read so far.
     pub fn read(
         &self,
         inputs: &[InputFile],
@@ -514,11 +589,7 @@ impl Dedup {
             inputs: inputs.to_vec(),
             retained: Vec::new(),
             docs: Vec::new(),
-            sketches: Sketches {
-                num_perm: k,
-                sets: (self.verify == Verify::Exact).then(Vec::new),
-                ..Default::default()
-            },
+            sketches: Sketches::new(k, self.verify == Verify::Exact, 0),
             bad: Vec::new(),
             input_bytes: 0,
             text_bytes: 0,
@@ -542,7 +613,8 @@ impl Dedup {
         for (fi, input) in inputs.iter().enumerate() {
             let mut first_bad: Option<BadRecord> = None;
             let retained = self.install(|| {
-                read_input(input, &self.read, keep_records, &sketch, &mut |o, bytes| {
+                let keep = keep_records || self.verify == Verify::Estimate;
+                read_input(input, &self.read, keep, &sketch, &mut |o, bytes| {
                     done += bytes;
                     match o {
                         Outcome::Doc(r) => {
@@ -553,11 +625,7 @@ impl Dedup {
                                 start: r.start,
                                 end: r.end,
                             });
-                            corpus.sketches.sigs.extend_from_slice(&r.value.sig);
-                            corpus.sketches.empty.push(!r.value.nonempty);
-                            if let (Some(sets), Some(set)) = (corpus.sketches.sets.as_mut(), r.value.set) {
-                                sets.push(set);
-                            }
+                            corpus.sketches.push(r.value);
                         }
                         Outcome::Bad(b) => {
                             if first_bad.is_none() {
@@ -584,7 +652,8 @@ impl Dedup {
 
     /// Cluster a read corpus.
     pub fn cluster(&self, corpus: &Corpus) -> Clustering {
-        self.install(|| self.cluster_sketches(&corpus.sketches))
+        let source = CorpusText { corpus, opts: &self.read };
+        self.install(|| self.cluster_sketches(&corpus.sketches, &source))
     }
 
     /// Cluster in-memory texts (index = input order).
@@ -596,34 +665,96 @@ impl Dedup {
                 .map_init(|| Shingler::new(shingle), |sh, t| self.sketch_one(sh, t.as_ref()))
                 .collect();
             let k = self.sketcher.params().num_perm as usize;
-            let mut sk = Sketches {
-                num_perm: k,
-                sigs: Vec::with_capacity(k * texts.len()),
-                empty: BitVec::with_capacity(texts.len()),
-                sets: (self.verify == Verify::Exact).then(Vec::new),
-            };
+            let mut sk = Sketches::new(k, self.verify == Verify::Exact, texts.len());
             for s in sketched {
-                sk.sigs.extend_from_slice(&s.sig);
-                sk.empty.push(!s.nonempty);
-                if let (Some(sets), Some(set)) = (sk.sets.as_mut(), s.set) {
-                    sets.push(set);
-                }
+                sk.push(s);
             }
-            self.cluster_sketches(&sk)
+            self.cluster_sketches(&sk, texts)
         })
     }
 
-    fn similarity(&self, sk: &Sketches, a: u32, b: u32) -> f64 {
-        if sk.empty[a as usize] || sk.empty[b as usize] {
-            return 0.0;
-        }
-        match &sk.sets {
-            Some(sets) => jaccard(&sets[a as usize], &sets[b as usize]),
-            None => estimate(sk.sig(a), sk.sig(b)),
-        }
+    /// Half-width of the band around the threshold inside which a
+    /// signature estimate is not trusted: three standard errors of an
+    /// estimate from `samples` independent slots, plus two slots.
+    fn doubt(&self, samples: u32) -> f64 {
+        let k = f64::from(samples.max(1));
+        let t = self.threshold;
+        3.0 * (t * (1.0 - t) / k).sqrt() + 2.0 / k
     }
 
-    fn cluster_sketches(&self, sk: &Sketches) -> Clustering {
+    /// The similarity of each pair. Exact mode: exact Jaccard of the kept
+    /// sets. Estimate mode: the signature estimate, except where it lies
+    /// within [`Dedup::doubt`] of the threshold; those pairs are settled by
+    /// exact Jaccard of the two texts, re-shingled from the input. Returns
+    /// the similarities and the number of pairs re-checked.
+    fn similarities(
+        &self,
+        sk: &Sketches,
+        src: &(impl TextSource + ?Sized),
+        pairs: &[(u32, u32)],
+    ) -> (Vec<f64>, u64) {
+        if let Some(sets) = &sk.sets {
+            let sims = pairs
+                .par_iter()
+                .map(|&(a, b)| {
+                    if sk.is_empty_doc(a) || sk.is_empty_doc(b) {
+                        0.0
+                    } else {
+                        jaccard(&sets[a as usize], &sets[b as usize])
+                    }
+                })
+                .collect();
+            return (sims, 0);
+        }
+        let mut sims: Vec<f64> =
+            pairs
+                .par_iter()
+                .map(|&(a, b)| {
+                    if sk.is_empty_doc(a) || sk.is_empty_doc(b) {
+                        0.0
+                    } else {
+                        estimate(sk.sig(a), sk.sig(b))
+                    }
+                })
+                .collect();
+        let doubtful: Vec<usize> = (0..pairs.len())
+            .filter(|&i| {
+                let (a, b) = pairs[i];
+                let samples = sk.samples[a as usize].min(sk.samples[b as usize]);
+                samples > 0 && (sims[i] - self.threshold).abs() < self.doubt(samples)
+            })
+            .collect();
+        if doubtful.is_empty() {
+            return (sims, 0);
+        }
+        // re-shingle every document involved once
+        let mut docs: Vec<u32> = doubtful.iter().flat_map(|&i| [pairs[i].0, pairs[i].1]).collect();
+        docs.par_sort_unstable();
+        docs.dedup();
+        let shingle = self.sketcher.params().shingle;
+        let sets: Vec<Option<Vec<u64>>> = docs
+            .par_iter()
+            .map_init(|| Shingler::new(shingle), |sh, &d| src.text(d).map(|t| sh.shingle_set(&t)))
+            .collect();
+        let set_of = |d: u32| docs.binary_search(&d).ok().and_then(|i| sets[i].as_ref());
+        let exact: Vec<Option<f64>> = doubtful
+            .par_iter()
+            .map(|&i| {
+                let (a, b) = pairs[i];
+                Some(jaccard(set_of(a)?, set_of(b)?))
+            })
+            .collect();
+        let mut checked = 0;
+        for (&i, e) in doubtful.iter().zip(exact) {
+            if let Some(j) = e {
+                sims[i] = j;
+                checked += 1;
+            }
+        }
+        (sims, checked)
+    }
+
+    fn cluster_sketches(&self, sk: &Sketches, src: &(impl TextSource + ?Sized)) -> Clustering {
         let n = sk.len();
         let mut stats = ClusterStats::default();
         let t0 = Instant::now();
@@ -634,20 +765,35 @@ impl Dedup {
             .flat_map_iter(|c| {
                 let mut v = Vec::with_capacity(CHUNK * lsh.bands as usize);
                 for d in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    if !sk.empty[d] {
+                    if !sk.is_empty_doc(d as u32) {
                         lsh::push_band_keys(lsh, sk.sig(d as u32), d as u32, &mut v);
                     }
                 }
                 v
             })
             .collect();
-        let pairs = lsh::candidates(keys);
+        // in large buckets, a member pairs with a pivot unless the estimate
+        // is clearly below the threshold
+        let maybe_similar = |a: u32, b: u32| {
+            let samples = sk.samples[a as usize].min(sk.samples[b as usize]);
+            let (est, doubt) = (estimate(sk.sig(a), sk.sig(b)), self.doubt(samples));
+            if est >= self.threshold + doubt {
+                Likeness::Surely
+            } else if est > self.threshold - doubt {
+                Likeness::Maybe
+            } else {
+                Likeness::No
+            }
+        };
+        let pairs = lsh::candidates(keys, &maybe_similar);
         stats.candidate_pairs = pairs.len() as u64;
         stats.candidates_time = t0.elapsed();
 
         let t1 = Instant::now();
+        let (sims, checked) = self.similarities(sk, src, &pairs);
+        stats.exact_checks = checked;
         let verified: Vec<(u32, u32)> =
-            pairs.into_par_iter().filter(|&(a, b)| self.similarity(sk, a, b) >= self.threshold).collect();
+            pairs.iter().zip(&sims).filter(|&(_, &s)| s >= self.threshold).map(|(&p, _)| p).collect();
         stats.verified_pairs = verified.len() as u64;
         stats.verify_time = t1.elapsed();
 
@@ -657,10 +803,14 @@ impl Dedup {
             uf.union(a, b);
         }
         let reps = uf.representatives();
-        let similarity: Vec<f64> = (0..n)
-            .into_par_iter()
-            .map(|d| if reps[d] as usize == d { 1.0 } else { self.similarity(sk, d as u32, reps[d]) })
-            .collect();
+        let to_rep: Vec<(u32, u32)> =
+            (0..n as u32).filter(|&d| reps[d as usize] != d).map(|d| (reps[d as usize], d)).collect();
+        let (rep_sims, checked) = self.similarities(sk, src, &to_rep);
+        stats.exact_checks += checked;
+        let mut similarity = vec![1.0; n];
+        for (&(_, d), s) in to_rep.iter().zip(rep_sims) {
+            similarity[d as usize] = s;
+        }
         let mut size = vec![0u32; n];
         let mut chained = bitvec![0; n];
         for d in 0..n {
@@ -671,7 +821,7 @@ impl Dedup {
             }
         }
         stats.clusters = size.iter().filter(|&&s| s >= 2).count() as u64;
-        stats.duplicates = (0..n).filter(|&d| reps[d] as usize != d).count() as u64;
+        stats.duplicates = to_rep.len() as u64;
         stats.largest_cluster = size.iter().copied().max().unwrap_or(0) as u64;
         stats.chained_clusters = chained.count_ones() as u64;
         stats.cluster_time = t2.elapsed();

@@ -29,8 +29,10 @@ mod io;
 mod lsh;
 mod normalize;
 mod report;
+mod score;
 mod shingle;
 mod sketch;
+mod truth;
 
 pub use crate::cluster::UnionFind;
 pub use crate::dedup::{ClusterStats, Clustering, Corpus, Dedup, DedupBuilder, Verify};
@@ -39,8 +41,10 @@ pub use crate::io::{AtomicFile, Format, InputFile, ReadOptions, expand_inputs};
 pub use crate::lsh::LshParams;
 pub use crate::normalize::{Token, Tokenizer};
 pub use crate::report::{ParamSummary, Summary, Timings};
+pub use crate::score::{Scores, score};
 pub use crate::shingle::{Shingle, ShingleKind, Shingler, jaccard};
 pub use crate::sketch::{SKETCH_FORMAT_VERSION, Signature, SketchKind, SketchParams, Sketcher};
+pub use crate::truth::{TruthPair, similar_pairs};
 
 #[cfg(test)]
 mod tests {

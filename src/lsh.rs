@@ -6,10 +6,13 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::hash::band_hash;
 
-/// Buckets up to this size emit all their pairs; larger buckets (boilerplate
-/// shared by many documents) link each member to the bucket's smallest id
-/// and to its neighbour in id order, so their cost is linear in their size.
-pub const ALL_PAIRS_MAX: usize = 32;
+/// Buckets up to this size emit all their pairs. Larger buckets (boilerplate
+/// shared by many documents) are linked through pivots instead, so their
+/// cost is linear in their size: see [`candidates`].
+pub const ALL_PAIRS_MAX: usize = 64;
+
+/// At most this many pivots are kept per large bucket.
+pub const MAX_PIVOTS: usize = 32;
 
 /// A banding: `bands` bands of `rows` slots each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -89,9 +92,34 @@ pub fn push_band_keys(params: LshParams, sig: &[u32], doc: u32, out: &mut Vec<(u
     }
 }
 
+/// How alike two bucket members look from their signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Likeness {
+    /// Clearly below the threshold.
+    No,
+    /// Too close to the threshold to tell.
+    Maybe,
+    /// Clearly at or above the threshold.
+    Surely,
+}
+
 /// Candidate pairs `(a, b)`, `a < b`, sorted and unique, from `(key, doc)`
 /// band keys. Consumes (and sorts) the keys.
-pub fn candidates(mut keys: Vec<(u64, u32)>) -> Vec<(u32, u32)> {
+///
+/// A bucket of up to [`ALL_PAIRS_MAX`] members gives all its pairs. A larger
+/// one is walked in id order: the first member is a pivot; each later member
+/// is paired with every pivot (of the first [`MAX_PIVOTS`]) that
+/// `maybe_similar` does not rule out, and becomes a pivot itself unless one
+/// of them is surely similar to it. So a
+/// bucket of a million copies of one boilerplate text costs a million
+/// checks, not half a trillion pairs, and a bucket mixing a few distinct
+/// texts still links each member to its own kind. When a bucket holds more
+/// distinct kinds than `MAX_PIVOTS`, members unlike all pivots get no pair
+/// from it (other bands usually pair them).
+pub fn candidates(
+    mut keys: Vec<(u64, u32)>,
+    maybe_similar: &(dyn Fn(u32, u32) -> Likeness + Sync),
+) -> Vec<(u32, u32)> {
     keys.par_sort_unstable();
     keys.dedup();
     // bucket boundaries
@@ -108,29 +136,45 @@ pub fn candidates(mut keys: Vec<(u64, u32)>) -> Vec<(u32, u32)> {
         i = j;
     }
     let mut pairs: Vec<(u32, u32)> =
-        groups.par_iter().flat_map_iter(|&(s, e)| bucket_pairs(&keys[s..e])).collect();
+        groups.par_iter().flat_map_iter(|&(s, e)| bucket_pairs(&keys[s..e], maybe_similar)).collect();
     pairs.par_sort_unstable();
     pairs.dedup();
     pairs
 }
 
 /// The pairs one bucket contributes (members sorted by doc).
-fn bucket_pairs(members: &[(u64, u32)]) -> Vec<(u32, u32)> {
+fn bucket_pairs(
+    members: &[(u64, u32)],
+    maybe_similar: &(dyn Fn(u32, u32) -> Likeness + Sync),
+) -> Vec<(u32, u32)> {
     let m = members.len();
+    let mut v = Vec::new();
     if m <= ALL_PAIRS_MAX {
-        let mut v = Vec::with_capacity(m * (m - 1) / 2);
         for x in 0..m {
             for y in x + 1..m {
                 v.push((members[x].1, members[y].1));
             }
         }
-        v
-    } else {
-        let root = members[0].1;
-        let star = members[1..].iter().map(move |&(_, d)| (root, d));
-        let chain = members.windows(2).skip(1).map(|w| (w[0].1, w[1].1));
-        star.chain(chain).collect()
+        return v;
     }
+    let mut pivots: Vec<u32> = Vec::new();
+    for &(_, d) in members {
+        let mut linked = false;
+        for &p in &pivots {
+            match maybe_similar(p, d) {
+                Likeness::Surely => {
+                    v.push((p, d));
+                    linked = true;
+                }
+                Likeness::Maybe => v.push((p, d)),
+                Likeness::No => {}
+            }
+        }
+        if !linked && pivots.len() < MAX_PIVOTS {
+            pivots.push(d);
+        }
+    }
+    v
 }
 
 #[cfg(test)]
@@ -177,7 +221,7 @@ mod tests {
         for (d, sig) in sigs.iter().enumerate() {
             push_band_keys(params, sig, d as u32, &mut keys);
         }
-        let mut got = candidates(keys.clone());
+        let mut got = candidates(keys.clone(), &|_, _| Likeness::Surely);
         let mut brute = Vec::new();
         for a in 0..sigs.len() {
             for b in a + 1..sigs.len() {
@@ -187,8 +231,9 @@ mod tests {
             }
         }
         // with 9 possible band values and 200 docs buckets are large, so
-        // candidates are a subset linking the same components; check that
-        // every candidate is a true collision and that components agree.
+        // candidates are a subset linking the same components (every
+        // member pairs with the first pivot); check that every candidate is
+        // a true collision and that components agree.
         got.sort_unstable();
         assert!(got.iter().all(|p| brute.binary_search(p).is_ok()));
         let comp = |pairs: &[(u32, u32)]| {
@@ -209,14 +254,24 @@ mod tests {
     #[test]
     fn small_buckets_give_all_pairs() {
         let keys = vec![(1, 5), (1, 2), (1, 9), (2, 3), (7, 3), (7, 4)];
-        assert_eq!(candidates(keys), vec![(2, 5), (2, 9), (3, 4), (5, 9)]);
+        assert_eq!(candidates(keys, &|_, _| Likeness::No), vec![(2, 5), (2, 9), (3, 4), (5, 9)]);
     }
 
     #[test]
     fn big_buckets_are_linear() {
         let keys: Vec<(u64, u32)> = (0..10_000).map(|d| (42, d)).collect();
-        let pairs = candidates(keys);
-        assert!(pairs.len() < 20_000);
+        let pairs = candidates(keys, &|_, _| Likeness::Surely);
+        assert_eq!(pairs.len(), 9_999);
         assert!(pairs.contains(&(0, 9_999)));
+    }
+
+    /// A large bucket mixing two kinds (even and odd ids) pairs each member
+    /// with the first member of its own kind.
+    #[test]
+    fn big_buckets_link_each_kind() {
+        let keys: Vec<(u64, u32)> = (0..1_000).map(|d| (7, d)).collect();
+        let pairs = candidates(keys, &|a, b| if a % 2 == b % 2 { Likeness::Surely } else { Likeness::No });
+        assert_eq!(pairs.len(), 998);
+        assert!(pairs.iter().all(|&(a, b)| a == b % 2 && a < b));
     }
 }

@@ -29,6 +29,59 @@ struct Cli {
 enum Command {
     /// Find near-duplicate documents and write clusters and a deduplicated corpus.
     Dedup(DedupArgs),
+    /// Exact ground truth: every pair of documents with shingle-set Jaccard >= threshold.
+    Truth(TruthArgs),
+    /// Score clusters against ground truth: pair, closure and document precision/recall.
+    Score(ScoreArgs),
+}
+
+#[derive(Args)]
+struct ShingleArgs {
+    /// Word n-gram size of shingles.
+    #[arg(long, default_value_t = 5, conflicts_with = "char_ngram")]
+    ngram: u32,
+    /// Use character n-grams of this size instead of word n-grams.
+    #[arg(long)]
+    char_ngram: Option<u32>,
+}
+
+impl ShingleArgs {
+    fn kind(&self) -> ShingleKind {
+        match self.char_ngram {
+            Some(n) => ShingleKind::Char(n),
+            None => ShingleKind::Word(self.ngram),
+        }
+    }
+}
+
+#[derive(Args)]
+struct TruthArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    shingle: ShingleArgs,
+    /// Jaccard similarity at or above which a pair is reported.
+    #[arg(long, default_value_t = 0.8)]
+    threshold: f64,
+    /// Where to write the pairs (JSONL: a, b, jaccard); `-` for standard output.
+    #[arg(short, long, default_value = "-")]
+    output: PathBuf,
+}
+
+#[derive(Args)]
+struct ScoreArgs {
+    /// Clusters JSONL as written by `neardup dedup --clusters` (id, cluster).
+    #[arg(long)]
+    clusters: PathBuf,
+    /// Ground-truth pairs as written by `neardup truth` (a, b, jaccard).
+    #[arg(long)]
+    truth: PathBuf,
+    /// Only truth pairs at or above this Jaccard count.
+    #[arg(long, default_value_t = 0.8)]
+    threshold: f64,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -60,15 +113,11 @@ struct InputArgs {
 struct DedupArgs {
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    shingle: ShingleArgs,
     /// Jaccard similarity at or above which documents are near-duplicates.
     #[arg(long, default_value_t = 0.8)]
     threshold: f64,
-    /// Word n-gram size of shingles.
-    #[arg(long, default_value_t = 5, conflicts_with = "char_ngram")]
-    ngram: u32,
-    /// Use character n-grams of this size instead of word n-grams.
-    #[arg(long)]
-    char_ngram: Option<u32>,
     /// Sketch algorithm.
     #[arg(long, value_enum, default_value_t = SketchArg::Oph)]
     sketch: SketchArg,
@@ -153,6 +202,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dedup(args) => run_dedup(args),
+        Command::Truth(args) => run_truth(args),
+        Command::Score(args) => run_score(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -191,10 +242,7 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
     let opts = read_options(&args.input);
     let mut builder = DedupBuilder::new()
         .threshold(args.threshold)
-        .shingle(match args.char_ngram {
-            Some(n) => ShingleKind::Char(n),
-            None => ShingleKind::Word(args.ngram),
-        })
+        .shingle(args.shingle.kind())
         .sketch(match args.sketch {
             SketchArg::Oph => SketchKind::Oph,
             SketchArg::Minhash => SketchKind::MinHash,
@@ -311,4 +359,129 @@ fn peak_rss() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+fn run_truth(args: TruthArgs) -> Result<(), Failure> {
+    let opts = read_options(&args.input);
+    let mut builder = DedupBuilder::new()
+        .threshold(args.threshold)
+        .shingle(args.shingle.kind())
+        .verify(Verify::Exact)
+        .strict(args.input.strict)
+        .read_options(opts.clone());
+    if let Some(t) = args.input.threads {
+        builder = builder.threads(t);
+    }
+    let dedup = builder.build()?;
+    let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    let start = Instant::now();
+    let corpus = dedup.read(&inputs, false, &|_| {}).map_err(input_failure)?;
+    report_bad_records(&corpus, false);
+    let sets = corpus.shingle_sets().context("shingle sets were not kept")?;
+    let pairs = dedup.install_pool(|| neardup::similar_pairs(sets, args.threshold));
+    let mut out = neardup::AtomicFile::create(&args.output, &args.input.inputs)?;
+    let mut line = String::new();
+    for p in &pairs {
+        line.clear();
+        line.push_str("{\"a\":");
+        line.push_str(&serde_json::to_string(corpus.id(p.a as usize)).context("encoding an id")?);
+        line.push_str(",\"b\":");
+        line.push_str(&serde_json::to_string(corpus.id(p.b as usize)).context("encoding an id")?);
+        line.push_str(&format!(",\"jaccard\":{}}}\n", p.jaccard));
+        out.write_all(line.as_bytes())?;
+    }
+    out.commit()?;
+    eprintln!(
+        "neardup truth: {} documents, {} pairs with Jaccard >= {} in {:.2} s",
+        corpus.len(),
+        pairs.len(),
+        args.threshold,
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Read a JSONL file into values, naming the file and line on error.
+fn read_jsonl(path: &std::path::Path) -> Result<Vec<serde_json::Value>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| input_failure(neardup::Error::Io { path: path.to_path_buf(), source: e }))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| Failure {
+            code: EXIT_INPUT,
+            error: anyhow::anyhow!("{}:{}: invalid JSON: {e}", path.display(), i + 1),
+        })?;
+        out.push(v);
+    }
+    Ok(out)
+}
+
+fn field<'a>(v: &'a serde_json::Value, key: &str, path: &std::path::Path, i: usize) -> Result<&'a str, Failure> {
+    v.get(key).and_then(|x| x.as_str()).ok_or_else(|| Failure {
+        code: EXIT_INPUT,
+        error: anyhow::anyhow!("{}: record {}: missing string field `{key}`", path.display(), i + 1),
+    })
+}
+
+fn run_score(args: ScoreArgs) -> Result<(), Failure> {
+    let clusters = read_jsonl(&args.clusters)?;
+    let mut index: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let mut cluster_of_label: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let mut labels = Vec::with_capacity(clusters.len());
+    for (i, v) in clusters.iter().enumerate() {
+        let id = field(v, "id", &args.clusters, i)?;
+        let c = field(v, "cluster", &args.clusters, i)?;
+        if index.insert(id.to_owned(), i as u32).is_some() {
+            return Err(Failure {
+                code: EXIT_INPUT,
+                error: anyhow::anyhow!("{}: record {}: duplicate id {id:?}", args.clusters.display(), i + 1),
+            });
+        }
+        let next = cluster_of_label.len() as u32;
+        labels.push(*cluster_of_label.entry(c.to_owned()).or_insert(next));
+    }
+    let truth = read_jsonl(&args.truth)?;
+    let mut pairs = Vec::with_capacity(truth.len());
+    for (i, v) in truth.iter().enumerate() {
+        let j = v.get("jaccard").and_then(|x| x.as_f64()).unwrap_or(1.0);
+        if j < args.threshold {
+            continue;
+        }
+        let get = |key| -> Result<u32, Failure> {
+            let id = field(v, key, &args.truth, i)?;
+            index.get(id).copied().ok_or_else(|| Failure {
+                code: EXIT_INPUT,
+                error: anyhow::anyhow!(
+                    "{}: record {}: id {id:?} is not in {}",
+                    args.truth.display(),
+                    i + 1,
+                    args.clusters.display()
+                ),
+            })
+        };
+        pairs.push((get("a")?, get("b")?));
+    }
+    let s = neardup::score(&labels, &pairs);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&s).context("encoding scores")?)?;
+    } else {
+        writeln!(out, "{:<10} {:>9} {:>9} {:>9}", "level", "precision", "recall", "F1")?;
+        writeln!(out, "{:<10} {:>9.4} {:>9.4} {:>9.4}", "pair", s.pair_precision, s.pair_recall, s.pair_f1)?;
+        writeln!(
+            out,
+            "{:<10} {:>9.4} {:>9.4} {:>9.4}",
+            "closure", s.closure_precision, s.closure_recall, s.closure_f1
+        )?;
+        writeln!(out, "{:<10} {:>9.4} {:>9.4} {:>9.4}", "document", s.doc_precision, s.doc_recall, s.doc_f1)?;
+        writeln!(
+            out,
+            "{} documents; {} predicted pairs, {} true pairs, {} in the true pairs' closure",
+            s.documents, s.predicted_pairs, s.true_pairs, s.closure_pairs
+        )?;
+    }
+    Ok(())
 }

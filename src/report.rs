@@ -80,6 +80,9 @@ pub struct Summary {
     pub candidate_pairs: u64,
     /// Candidate pairs at or above the threshold.
     pub verified_pairs: u64,
+    /// Pairs settled by exact Jaccard because their estimate was too close
+    /// to the threshold.
+    pub exact_checks: u64,
     /// Parameters.
     pub params: ParamSummary,
     /// Stage timings.
@@ -118,6 +121,7 @@ impl Summary {
             chained_clusters: st.chained_clusters,
             candidate_pairs: st.candidate_pairs,
             verified_pairs: st.verified_pairs,
+            exact_checks: st.exact_checks,
             params: ParamSummary {
                 threshold: dedup.threshold(),
                 shingle: sp.shingle,
@@ -185,8 +189,8 @@ impl Summary {
         );
         let _ = writeln!(
             s,
-            "pairs            {} candidates, {} verified",
-            self.candidate_pairs, self.verified_pairs
+            "pairs            {} candidates, {} verified ({} settled exactly: estimate too close to the threshold)",
+            self.candidate_pairs, self.verified_pairs, self.exact_checks
         );
         let _ = writeln!(
             s,

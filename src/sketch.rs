@@ -137,9 +137,11 @@ impl Sketcher {
     }
 
     /// Sketch a set of shingle hashes (duplicates allowed) into `out`
-    /// (`num_perm` slots). Returns false, leaving `out` all `u32::MAX`, when
-    /// there were no shingles.
-    pub fn sketch_into(&self, hashes: impl IntoIterator<Item = u64>, out: &mut [u32]) -> bool {
+    /// (`num_perm` slots). Returns the number of independent samples the
+    /// signature holds: the bins filled before densification for OPH (fewer
+    /// than `num_perm` for small sets), `num_perm` for MinHash, and 0, leaving
+    /// `out` all `u32::MAX`, when there were no shingles.
+    pub fn sketch_into(&self, hashes: impl IntoIterator<Item = u64>, out: &mut [u32]) -> usize {
         out.fill(u32::MAX);
         match self.params.kind {
             SketchKind::Oph => self.oph(hashes, out),
@@ -152,12 +154,12 @@ impl Sketcher {
                         *slot = (*slot).min(v);
                     }
                 }
-                any
+                if any { out.len() } else { 0 }
             }
         }
     }
 
-    fn oph(&self, hashes: impl IntoIterator<Item = u64>, out: &mut [u32]) -> bool {
+    fn oph(&self, hashes: impl IntoIterator<Item = u64>, out: &mut [u32]) -> usize {
         let k = out.len() as u64;
         let mut filled = vec![0u64; out.len().div_ceil(64)];
         let mut any = false;
@@ -172,8 +174,9 @@ impl Sketcher {
             any = true;
         }
         if !any {
-            return false;
+            return 0;
         }
+        let samples = filled.iter().map(|w| w.count_ones() as usize).sum();
         let is_filled = |i: usize| filled[i / 64] & (1 << (i % 64)) != 0;
         for i in 0..out.len() {
             if is_filled(i) {
@@ -192,14 +195,14 @@ impl Sketcher {
                 attempt += 1;
             }
         }
-        true
+        samples
     }
 
     /// Sketch into a new [`Signature`].
     pub fn signature(&self, hashes: impl IntoIterator<Item = u64>) -> Signature {
         let mut values = vec![0; self.params.num_perm as usize];
-        let any = self.sketch_into(hashes, &mut values);
-        Signature { params: self.params, values, empty: !any }
+        let samples = self.sketch_into(hashes, &mut values);
+        Signature { params: self.params, values, empty: samples == 0 }
     }
 }
 

@@ -138,6 +138,8 @@ pub(crate) struct Retained {
     pub blocks: Vec<(u64, Bytes)>,
     /// Bytes read from the input.
     pub len: u64,
+    /// The input's format, resolved.
+    pub format: Format,
 }
 
 impl Retained {
@@ -183,7 +185,7 @@ pub(crate) fn read_input<T: Send>(
     f: &(impl Fn(&str) -> T + Sync),
     sink: &mut impl FnMut(Outcome<T>, u64),
 ) -> Result<Retained> {
-    let mut retained = Retained::default();
+    let mut retained = Retained { format: input.format, ..Retained::default() };
     let io_err = |e| Error::io(input.path.clone().unwrap_or_else(|| "-".into()), e);
     let mut reader: Box<dyn Read> = match &input.path {
         Some(p) => {
@@ -246,6 +248,7 @@ pub(crate) fn read_input<T: Send>(
         offset += len;
         if eof {
             retained.len = offset;
+            retained.format = format;
             return Ok(retained);
         }
     }
@@ -339,6 +342,20 @@ fn parse_block<T: Send>(
     // a last line without a newline still counts as a line
     let tail = data.last().is_some_and(|&b| b != b'\n') as u64;
     acc - first_line + tail
+}
+
+/// The text of one record, re-read from its bytes (as returned in
+/// [`Record::start`]..[`Record::end`]). `None` if it no longer parses.
+pub(crate) fn record_text<'a>(format: Format, opts: &ReadOptions, rec: &'a [u8]) -> Option<Cow<'a, str>> {
+    if matches!(format, Format::Text | Format::Auto) {
+        return std::str::from_utf8(rec).ok().map(Cow::Borrowed);
+    }
+    let mut body = rec.strip_suffix(b"\n").unwrap_or(rec);
+    body = body.strip_suffix(b"\r").unwrap_or(body);
+    match format {
+        Format::Lines => std::str::from_utf8(body).ok().map(Cow::Borrowed),
+        _ => parse_record(body, &opts.text_field, None).ok()?.text?.ok(),
+    }
 }
 
 fn whole_file<T>(input: &InputFile, data: &[u8], f: &impl Fn(&str) -> T) -> Outcome<T> {
