@@ -476,7 +476,7 @@ pub struct Clustering {
 pub struct ClusterStats {
     /// Distinct candidate pairs from LSH buckets.
     pub candidate_pairs: u64,
-    /// Candidate pairs at or above the threshold.
+    /// Candidate pairs verified at or above the threshold and linked.
     pub verified_pairs: u64,
     /// Pairs whose estimate was too close to the threshold to trust, settled
     /// by exact Jaccard of the re-read texts.
@@ -504,7 +504,10 @@ impl Clustering {
         &self.reps
     }
 
-    /// Each document's similarity to its representative (1.0 for itself).
+    /// Each document's similarity to its representative (1.0 for itself):
+    /// exact Jaccard in [`Verify::Exact`] mode, the signature estimate in
+    /// [`Verify::Estimate`] mode. A member of a chain (A~B, B~C) may be
+    /// below the threshold to its representative.
     pub fn similarities(&self) -> &[f64] {
         &self.similarity
     }
@@ -558,6 +561,12 @@ impl Dedup {
         let k = self.sketcher.params().num_perm as usize;
         let mut sig = vec![0u32; k];
         match self.verify {
+            Verify::Estimate if self.sketcher.params().kind == SketchKind::Oph => {
+                let mut acc = self.sketcher.oph_accumulator(&mut sig);
+                shingler.for_each(text, |s| acc.update(s.hash));
+                let samples = acc.finish() as u32;
+                Sketched { sig, samples, set: None }
+            }
             Verify::Estimate => {
                 let mut hashes = Vec::new();
                 shingler.for_each(text, |s| hashes.push(s.hash));
@@ -682,76 +691,121 @@ impl Dedup {
         3.0 * (t * (1.0 - t) / k).sqrt() + 2.0 / k
     }
 
-    /// The similarity of each pair. Exact mode: exact Jaccard of the kept
-    /// sets. Estimate mode: the signature estimate, except where it lies
-    /// within [`Dedup::doubt`] of the threshold; those pairs are settled by
-    /// exact Jaccard of the two texts, re-shingled from the input. Returns
-    /// the similarities and the number of pairs re-checked.
-    fn similarities(
+    /// The similarity of a pair from what was kept: exact Jaccard of the
+    /// sets in exact mode, else the signature estimate.
+    fn kept_similarity(&self, sk: &Sketches, a: u32, b: u32) -> f64 {
+        if sk.is_empty_doc(a) || sk.is_empty_doc(b) {
+            return 0.0;
+        }
+        match &sk.sets {
+            Some(sets) => jaccard(&sets[a as usize], &sets[b as usize]),
+            None => estimate(sk.sig(a), sk.sig(b)),
+        }
+    }
+
+    /// How far a pair's estimate can be trusted.
+    fn likeness(&self, sk: &Sketches, a: u32, b: u32) -> Likeness {
+        let samples = sk.samples[a as usize].min(sk.samples[b as usize]);
+        if samples == 0 {
+            return Likeness::No;
+        }
+        let (est, doubt) = (estimate(sk.sig(a), sk.sig(b)), self.doubt(samples));
+        if est >= self.threshold + doubt {
+            Likeness::Surely
+        } else if est > self.threshold - doubt {
+            Likeness::Maybe
+        } else {
+            Likeness::No
+        }
+    }
+
+    /// Link the verified candidate pairs into `uf`; returns (linked pairs,
+    /// exact re-checks). Exact mode: every pair by exact Jaccard of the kept
+    /// sets. Estimate mode: pairs whose estimate is clearly above the
+    /// threshold are linked, clearly below are dropped; the doubtful rest
+    /// that would join two different clusters is settled by exact Jaccard of
+    /// the two texts, re-shingled from the input (a doubtful pair inside one
+    /// cluster changes nothing and costs nothing).
+    fn link(
         &self,
         sk: &Sketches,
         src: &(impl TextSource + ?Sized),
         pairs: &[(u32, u32)],
-    ) -> (Vec<f64>, u64) {
-        if let Some(sets) = &sk.sets {
-            let sims = pairs
-                .par_iter()
-                .map(|&(a, b)| {
-                    if sk.is_empty_doc(a) || sk.is_empty_doc(b) {
-                        0.0
-                    } else {
-                        jaccard(&sets[a as usize], &sets[b as usize])
-                    }
-                })
-                .collect();
-            return (sims, 0);
+        uf: &mut UnionFind,
+    ) -> (u64, u64) {
+        if sk.sets.is_some() {
+            let ok: Vec<bool> =
+                pairs.par_iter().map(|&(a, b)| self.kept_similarity(sk, a, b) >= self.threshold).collect();
+            let mut linked = 0;
+            for (&(a, b), ok) in pairs.iter().zip(ok) {
+                if ok {
+                    uf.union(a, b);
+                    linked += 1;
+                }
+            }
+            return (linked, 0);
         }
-        let mut sims: Vec<f64> =
-            pairs
-                .par_iter()
-                .map(|&(a, b)| {
-                    if sk.is_empty_doc(a) || sk.is_empty_doc(b) {
-                        0.0
-                    } else {
-                        estimate(sk.sig(a), sk.sig(b))
-                    }
-                })
-                .collect();
-        let doubtful: Vec<usize> = (0..pairs.len())
-            .filter(|&i| {
-                let (a, b) = pairs[i];
-                let samples = sk.samples[a as usize].min(sk.samples[b as usize]);
-                samples > 0 && (sims[i] - self.threshold).abs() < self.doubt(samples)
-            })
-            .collect();
-        if doubtful.is_empty() {
-            return (sims, 0);
-        }
-        // re-shingle every document involved once
-        let mut docs: Vec<u32> = doubtful.iter().flat_map(|&i| [pairs[i].0, pairs[i].1]).collect();
-        docs.par_sort_unstable();
-        docs.dedup();
-        let shingle = self.sketcher.params().shingle;
-        let sets: Vec<Option<Vec<u64>>> = docs
-            .par_iter()
-            .map_init(|| Shingler::new(shingle), |sh, &d| src.text(d).map(|t| sh.shingle_set(&t)))
-            .collect();
-        let set_of = |d: u32| docs.binary_search(&d).ok().and_then(|i| sets[i].as_ref());
-        let exact: Vec<Option<f64>> = doubtful
-            .par_iter()
-            .map(|&i| {
-                let (a, b) = pairs[i];
-                Some(jaccard(set_of(a)?, set_of(b)?))
-            })
-            .collect();
-        let mut checked = 0;
-        for (&i, e) in doubtful.iter().zip(exact) {
-            if let Some(j) = e {
-                sims[i] = j;
-                checked += 1;
+        let verdicts: Vec<Likeness> = pairs.par_iter().map(|&(a, b)| self.likeness(sk, a, b)).collect();
+        let mut linked = 0;
+        for (&(a, b), v) in pairs.iter().zip(&verdicts) {
+            if *v == Likeness::Surely {
+                uf.union(a, b);
+                linked += 1;
             }
         }
-        (sims, checked)
+        // Doubtful pairs, most similar first, settled in fixed-size rounds:
+        // after each round the pairs that now fall inside one cluster are
+        // skipped. Round size does not depend on the thread count, so the
+        // result is the same on 1 thread or N.
+        const ROUND: usize = 1024;
+        let mut doubtful: Vec<(u32, (u32, u32))> = pairs
+            .iter()
+            .zip(&verdicts)
+            .filter(|&(_, v)| *v == Likeness::Maybe)
+            .map(|(&(a, b), _)| (estimate(sk.sig(a), sk.sig(b)).to_bits() as u32, (a, b)))
+            .collect();
+        // estimates are in [0, 1]: their f64 bits order like the values; sort
+        // descending by estimate, then by pair
+        doubtful.sort_unstable_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+        let shingle = self.sketcher.params().shingle;
+        let mut sets: std::collections::HashMap<u32, Option<Vec<u64>>> = std::collections::HashMap::new();
+        let mut checked = 0u64;
+        let mut rest = &doubtful[..];
+        while !rest.is_empty() {
+            let mut round: Vec<(u32, u32)> = Vec::with_capacity(ROUND);
+            while round.len() < ROUND {
+                let Some((&(_, (a, b)), tail)) = rest.split_first() else { break };
+                rest = tail;
+                if uf.find(a) != uf.find(b) {
+                    round.push((a, b));
+                }
+            }
+            let mut need: Vec<u32> =
+                round.iter().flat_map(|&(a, b)| [a, b]).filter(|d| !sets.contains_key(d)).collect();
+            need.sort_unstable();
+            need.dedup();
+            let fresh: Vec<Option<Vec<u64>>> = need
+                .par_iter()
+                .map_init(|| Shingler::new(shingle), |sh, &d| src.text(d).map(|t| sh.shingle_set(&t)))
+                .collect();
+            sets.extend(need.into_iter().zip(fresh));
+            let ok: Vec<bool> = round
+                .par_iter()
+                .map(|&(a, b)| match (&sets[&a], &sets[&b]) {
+                    (Some(x), Some(y)) => jaccard(x, y) >= self.threshold,
+                    // text unavailable: the estimate decides
+                    _ => estimate(sk.sig(a), sk.sig(b)) >= self.threshold,
+                })
+                .collect();
+            checked += round.len() as u64;
+            for (&(a, b), ok) in round.iter().zip(ok) {
+                if ok {
+                    uf.union(a, b);
+                    linked += 1;
+                }
+            }
+        }
+        (linked, checked)
     }
 
     fn cluster_sketches(&self, sk: &Sketches, src: &(impl TextSource + ?Sized)) -> Clustering {
@@ -774,43 +828,26 @@ impl Dedup {
             .collect();
         // in large buckets, a member pairs with a pivot unless the estimate
         // is clearly below the threshold
-        let maybe_similar = |a: u32, b: u32| {
-            let samples = sk.samples[a as usize].min(sk.samples[b as usize]);
-            let (est, doubt) = (estimate(sk.sig(a), sk.sig(b)), self.doubt(samples));
-            if est >= self.threshold + doubt {
-                Likeness::Surely
-            } else if est > self.threshold - doubt {
-                Likeness::Maybe
-            } else {
-                Likeness::No
-            }
-        };
-        let pairs = lsh::candidates(keys, &maybe_similar);
+        let pairs = lsh::candidates(keys, &|a, b| self.likeness(sk, a, b));
         stats.candidate_pairs = pairs.len() as u64;
         stats.candidates_time = t0.elapsed();
 
         let t1 = Instant::now();
-        let (sims, checked) = self.similarities(sk, src, &pairs);
+        let mut uf = UnionFind::new(n);
+        let (linked, checked) = self.link(sk, src, &pairs, &mut uf);
+        stats.verified_pairs = linked;
         stats.exact_checks = checked;
-        let verified: Vec<(u32, u32)> =
-            pairs.iter().zip(&sims).filter(|&(_, &s)| s >= self.threshold).map(|(&p, _)| p).collect();
-        stats.verified_pairs = verified.len() as u64;
         stats.verify_time = t1.elapsed();
 
         let t2 = Instant::now();
-        let mut uf = UnionFind::new(n);
-        for &(a, b) in &verified {
-            uf.union(a, b);
-        }
         let reps = uf.representatives();
-        let to_rep: Vec<(u32, u32)> =
-            (0..n as u32).filter(|&d| reps[d as usize] != d).map(|d| (reps[d as usize], d)).collect();
-        let (rep_sims, checked) = self.similarities(sk, src, &to_rep);
-        stats.exact_checks += checked;
-        let mut similarity = vec![1.0; n];
-        for (&(_, d), s) in to_rep.iter().zip(rep_sims) {
-            similarity[d as usize] = s;
-        }
+        let similarity: Vec<f64> = (0..n as u32)
+            .into_par_iter()
+            .map(|d| {
+                let r = reps[d as usize];
+                if r == d { 1.0 } else { self.kept_similarity(sk, r, d) }
+            })
+            .collect();
         let mut size = vec![0u32; n];
         let mut chained = bitvec![0; n];
         for d in 0..n {
@@ -821,7 +858,7 @@ impl Dedup {
             }
         }
         stats.clusters = size.iter().filter(|&&s| s >= 2).count() as u64;
-        stats.duplicates = to_rep.len() as u64;
+        stats.duplicates = (0..n).filter(|&d| reps[d] as usize != d).count() as u64;
         stats.largest_cluster = size.iter().copied().max().unwrap_or(0) as u64;
         stats.chained_clusters = chained.count_ones() as u64;
         stats.cluster_time = t2.elapsed();

@@ -17,11 +17,11 @@ pub fn token_hash(token: &[u8]) -> u64 {
     xxh3_64(token)
 }
 
-/// The finalizer of every shingle hash: avalanche the rolled polynomial so
-/// that nearby sums give unrelated hashes.
+/// The finalizer of every shingle hash: avalanche the rolled polynomial
+/// (and the window length) so that nearby sums give unrelated hashes.
 #[inline]
 pub fn finish_shingle(rolled: u64, len: usize) -> u64 {
-    xxh3_64_with_seed(&rolled.to_le_bytes(), len as u64)
+    mix64(rolled ^ (len as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93))
 }
 
 /// Rolling polynomial over a window of token hashes:

@@ -419,7 +419,12 @@ fn read_jsonl(path: &std::path::Path) -> Result<Vec<serde_json::Value>, Failure>
     Ok(out)
 }
 
-fn field<'a>(v: &'a serde_json::Value, key: &str, path: &std::path::Path, i: usize) -> Result<&'a str, Failure> {
+fn field<'a>(
+    v: &'a serde_json::Value,
+    key: &str,
+    path: &std::path::Path,
+    i: usize,
+) -> Result<&'a str, Failure> {
     v.get(key).and_then(|x| x.as_str()).ok_or_else(|| Failure {
         code: EXIT_INPUT,
         error: anyhow::anyhow!("{}: record {}: missing string field `{key}`", path.display(), i + 1),

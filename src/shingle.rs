@@ -81,6 +81,8 @@ impl Shingler {
         let window = &mut self.window;
         window.clear();
         let mut count = 0usize;
+        // ring position of the oldest unit once the window is full
+        let mut slot = 0usize;
         let mut unit = |h: u64, s: usize, e: usize| {
             if count < n {
                 roller.push(h);
@@ -90,13 +92,15 @@ impl Shingler {
                     f(Shingle { hash: roller.value(n), start: window[0].1, end: e });
                 }
             } else {
-                let slot = count % n;
                 let (out, _, _) = window[slot];
                 roller.roll(out, h);
                 window[slot] = (h, s, e);
                 count += 1;
-                let first = window[count % n];
-                f(Shingle { hash: roller.value(n), start: first.1, end: e });
+                slot += 1;
+                if slot == n {
+                    slot = 0;
+                }
+                f(Shingle { hash: roller.value(n), start: window[slot].1, end: e });
             }
         };
         match self.kind {

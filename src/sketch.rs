@@ -103,6 +103,48 @@ pub fn estimate(a: &[u32], b: &[u32]) -> f64 {
     same as f64 / a.len().max(1) as f64
 }
 
+/// An OPH sketch in progress: feed it shingle hashes, then [`finish`].
+///
+/// [`finish`]: OphAccumulator::finish
+#[derive(Debug)]
+pub struct OphAccumulator<'a> {
+    sketcher: &'a Sketcher,
+    out: &'a mut [u32],
+    filled: [u64; 4],
+    filled_big: Vec<u64>,
+}
+
+impl<'a> OphAccumulator<'a> {
+    fn new(sketcher: &'a Sketcher, out: &'a mut [u32]) -> OphAccumulator<'a> {
+        out.fill(u32::MAX);
+        let words = out.len().div_ceil(64);
+        let filled_big = if words > 4 { vec![0; words] } else { Vec::new() };
+        OphAccumulator { sketcher, out, filled: [0; 4], filled_big }
+    }
+
+    /// Add one shingle hash.
+    #[inline]
+    pub fn update(&mut self, h: u64) {
+        let x = mix64(h ^ self.sketcher.key);
+        let bin = (((x >> 32) * self.out.len() as u64) >> 32) as usize;
+        let v = x as u32;
+        if self.filled_big.is_empty() {
+            self.filled[bin / 64] |= 1 << (bin % 64);
+        } else {
+            self.filled_big[bin / 64] |= 1 << (bin % 64);
+        }
+        if v < self.out[bin] {
+            self.out[bin] = v;
+        }
+    }
+
+    /// Densify; returns the independent samples (0 when nothing was added).
+    pub fn finish(self) -> usize {
+        let filled = if self.filled_big.is_empty() { &self.filled[..] } else { &self.filled_big[..] };
+        self.sketcher.densify(self.out, filled)
+    }
+}
+
 /// Computes signatures. Immutable and cheap to share between threads.
 #[derive(Debug, Clone)]
 pub struct Sketcher {
@@ -160,20 +202,26 @@ impl Sketcher {
     }
 
     fn oph(&self, hashes: impl IntoIterator<Item = u64>, out: &mut [u32]) -> usize {
-        let k = out.len() as u64;
-        let mut filled = vec![0u64; out.len().div_ceil(64)];
-        let mut any = false;
+        let mut acc = OphAccumulator::new(self, out);
         for h in hashes {
-            let x = mix64(h ^ self.key);
-            let bin = (((x >> 32) * k) >> 32) as usize;
-            let v = x as u32;
-            filled[bin / 64] |= 1 << (bin % 64);
-            if v < out[bin] {
-                out[bin] = v;
-            }
-            any = true;
+            acc.update(h);
         }
+        acc.finish()
+    }
+
+    /// Start an OPH sketch fed one shingle hash at a time (no intermediate
+    /// list of hashes). Only for [`SketchKind::Oph`]; `out` has `num_perm`
+    /// slots.
+    pub fn oph_accumulator<'a>(&'a self, out: &'a mut [u32]) -> OphAccumulator<'a> {
+        OphAccumulator::new(self, out)
+    }
+
+    /// Fill the empty bins of an OPH sketch (`filled` marks the others).
+    fn densify(&self, out: &mut [u32], filled: &[u64]) -> usize {
+        let k = out.len() as u64;
+        let any = filled.iter().any(|&w| w != 0);
         if !any {
+            out.fill(u32::MAX);
             return 0;
         }
         let samples = filled.iter().map(|w| w.count_ones() as usize).sum();
