@@ -1,0 +1,126 @@
+use crate::*;
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn bad_records_are_reported_with_file_and_line_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.jsonl");
+    let mut data = Vec::new();
+    data.extend_from_slice(b"{\"id\":\"ok1\",\"text\":\"one two three four five six\"}\n");
+    data.extend_from_slice(b"{\"id\":\"broken\",\"text\":\n");
+    data.extend_from_slice(b"{\"id\":\"nofield\"}\n");
+    data.extend_from_slice(b"{\"id\":\"utf8\",\"text\":\"bad \xff byte\"}\n");
+    data.extend_from_slice(b"{\"id\":\"empty\",\"text\":\"\"}\n");
+    data.extend_from_slice(b"{\"id\":\"ok2\",\"text\":\"one two three four five six\"}\n");
+    std::fs::write(&p, &data).unwrap();
+    let bad_path = dir.path().join("bad-records.jsonl");
+    let out = run(&["dedup", s(&p), "--clusters", "-", "--bad-records", s(&bad_path)]);
+    assert!(out.status.success());
+    let err = stderr(&out);
+    let name = s(&p);
+    assert!(err.contains(&format!("{name}:2: invalid JSON")), "{err}");
+    assert!(err.contains(&format!("{name}:3: missing field `text`")), "{err}");
+    assert!(err.contains(&format!("{name}:4: invalid JSON")), "{err}");
+    assert!(err.contains("3 bad records skipped, 1 empty"), "{err}");
+    let got = clusters(&String::from_utf8(out.stdout).unwrap());
+    let ids: Vec<(&str, &str)> = got.iter().map(|g| (g.0.as_str(), g.1.as_str())).collect();
+    assert_eq!(ids, [("ok1", "ok1"), ("empty", "empty"), ("ok2", "ok1")]);
+    let bad: Vec<serde_json::Value> = std::fs::read_to_string(&bad_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(bad.iter().map(|b| b["line"].as_u64().unwrap()).collect::<Vec<_>>(), [2, 3, 4]);
+
+    let out = run(&["dedup", s(&p), "--strict", "--clusters", s(&dir.path().join("x.jsonl"))]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(&format!("{name}:2: invalid JSON")));
+    assert!(!dir.path().join("x.jsonl").exists(), "no output on failure");
+}
+
+#[test]
+fn empty_documents_are_never_duplicates() {
+    let out = run_stdin(
+        &["dedup", "-", "--clusters", "-", "-q"],
+        b"{\"id\":\"a\",\"text\":\"\"}\n{\"id\":\"b\",\"text\":\"\"}\n{\"id\":\"c\",\"text\":\"!!! ...\"}\n",
+    );
+    let got = clusters(&String::from_utf8(out.stdout).unwrap());
+    assert!(got.iter().all(|(id, c, s)| id == c && *s == 1.0), "{got:?}");
+}
+
+#[test]
+fn one_enormous_line_is_one_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.jsonl");
+    let words: String = (0..13_000_000u32).map(|i| format!("w{} ", i % 1_000_003)).collect();
+    assert!(words.len() > 100_000_000);
+    let mut data = serde_json::json!({"id": "big", "text": words}).to_string();
+    data.push('\n');
+    data.push_str(&serde_json::json!({"id": "small", "text": "just a few words here"}).to_string());
+    std::fs::write(&p, data).unwrap();
+    for mmap in [true, false] {
+        let mut args = vec!["dedup", s(&p), "--clusters", "-", "-q"];
+        if !mmap {
+            args.push("--no-mmap");
+        }
+        let out = run(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let got = clusters(&String::from_utf8(out.stdout).unwrap());
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].1, "big");
+    }
+}
+
+#[test]
+fn directory_of_mixed_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("sub")).unwrap();
+    std::fs::write(d.join("a.jsonl"), "{\"id\":\"j1\",\"text\":\"alpha beta gamma delta epsilon\"}\n")
+        .unwrap();
+    std::fs::write(d.join("b.txt"), "alpha beta gamma delta epsilon").unwrap();
+    std::fs::write(d.join("sub/c.bin"), [0u8, 159, 146, 150, 255]).unwrap();
+    let out = run(&["dedup", s(d), "--clusters", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("c.bin:1: invalid UTF-8"), "{err}");
+    let got = clusters(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].1, "j1", "the text file duplicates the JSONL record");
+}
+
+#[test]
+fn unreadable_paths_are_clear_errors() {
+    let out = run(&["dedup", "/nonexistent/neardup-input.jsonl", "--clusters", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/nonexistent/neardup-input.jsonl"), "{}", stderr(&out));
+}
+
+#[test]
+fn wrong_parameters_are_usage_errors() {
+    let input = data("small.jsonl");
+    let cases: &[&[&str]] = &[
+        &["--threshold", "0"],
+        &["--threshold", "1.5"],
+        &["--ngram", "0"],
+        &["--bands", "20", "--rows", "7"],
+        &["--num-perm", "0"],
+        &["--threads", "0"],
+        &["--bands", "4"],
+    ];
+    for extra in cases {
+        let out = run(&[&["dedup", s(&input)][..], extra].concat());
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("error"), "{extra:?}");
+    }
+}
+
+#[test]
+fn far_banding_is_warned_about() {
+    let out = run(&["dedup", s(&data("small.jsonl")), "--bands", "64", "--rows", "2", "-q"]);
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("warning: bands x rows = 64 x 2"), "{}", stderr(&out));
+}

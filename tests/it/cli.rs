@@ -1,0 +1,146 @@
+use crate::*;
+
+/// The known answers of data/small.jsonl (see data/README.md).
+fn expected_small() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("article", "article"),
+        ("article-without-repeats", "article"),
+        ("p0", "p0"),
+        ("p3", "p3"),
+        ("p4", "p4"),
+        ("p4-recased", "p4"),
+        ("p5", "p5"),
+        ("p5-one-word-changed", "p5"),
+        ("p6", "p6"),
+        ("p6-four-words-changed", "p6-four-words-changed"),
+        ("p7", "p7"),
+        ("p7-truncated", "p7"),
+        ("empty", "empty"),
+        ("blank", "blank"),
+        ("__LINE15__", "__LINE15__"),
+        ("42", "42"),
+        ("unrelated-1", "unrelated-1"),
+        ("unrelated-2", "unrelated-2"),
+    ]
+}
+
+#[test]
+fn small_corpus_known_answers_in_both_verify_modes() {
+    let input = data("small.jsonl");
+    let line15 = format!("{}:15", s(&input));
+    for verify in ["estimate", "exact"] {
+        let out = run(&["dedup", s(&input), "--clusters", "-", "--verify", verify, "-q"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let got = clusters(&String::from_utf8(out.stdout).unwrap());
+        let want: Vec<(String, String)> = expected_small()
+            .into_iter()
+            .map(|(a, b)| (a.replace("__LINE15__", &line15), b.replace("__LINE15__", &line15)))
+            .collect();
+        let got_pairs: Vec<(String, String)> = got.iter().map(|(a, b, _)| (a.clone(), b.clone())).collect();
+        assert_eq!(got_pairs, want, "verify {verify}");
+        for (id, rep, sim) in &got {
+            if id == rep {
+                assert_eq!(*sim, 1.0);
+            } else {
+                assert!(*sim >= 0.8 && *sim <= 1.0, "{id}: {sim}");
+            }
+        }
+    }
+}
+
+#[test]
+fn output_keeps_representatives_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = data("small.jsonl");
+    let out_path = dir.path().join("dedup.jsonl");
+    let summary = dir.path().join("summary.json");
+    let out = run(&["dedup", s(&input), "--output", s(&out_path), "--summary-json", s(&summary)]);
+    assert!(out.status.success());
+    let original = std::fs::read_to_string(&input).unwrap();
+    let kept = std::fs::read_to_string(&out_path).unwrap();
+    let removed = ["article-without-repeats", "p4-recased", "p5-one-word-changed", "p7-truncated"];
+    let want: String = original
+        .lines()
+        .filter(|l| !removed.iter().any(|r| l.starts_with(&format!("{{\"id\": \"{r}\""))))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(kept, want);
+    assert_eq!(kept.lines().count(), 14);
+    let sum: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(sum["documents"], 18);
+    assert_eq!(sum["duplicates"], 4);
+    assert_eq!(sum["clusters"], 4);
+    assert_eq!(sum["empty_documents"], 2);
+    assert!(sum["params"]["bands"].as_u64().unwrap() * sum["params"]["rows"].as_u64().unwrap() <= 128);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("4 removed, 14 kept"), "{stderr}");
+    assert!(stderr.contains("bands x"), "{stderr}");
+}
+
+#[test]
+fn text_files_are_one_document_each_and_output_is_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    let article = std::fs::read_to_string(data("seed-article.txt")).unwrap();
+    std::fs::write(docs.join("a.txt"), &article).unwrap();
+    std::fs::write(docs.join("b.txt"), article.replace("Trump", "the")).unwrap();
+    std::fs::write(docs.join("c.txt"), "a different text entirely").unwrap();
+    let out_dir = dir.path().join("kept");
+    let out = run(&["dedup", s(&docs), "--clusters", "-", "--output", s(&out_dir), "-q"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = clusters(&String::from_utf8(out.stdout).unwrap());
+    let a = docs.join("a.txt");
+    assert_eq!(got[1].1, s(&a));
+    let kept: Vec<_> = walk(&out_dir);
+    assert_eq!(kept.len(), 2);
+    assert!(kept.iter().any(|p| p.ends_with("a.txt")) && kept.iter().any(|p| p.ends_with("c.txt")));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+#[test]
+fn lines_format_and_char_shingles() {
+    let input = b"the cat sat on the mat today\nthe cat sat on the mat today!\nsomething else\n";
+    let out =
+        run_stdin(&["dedup", "-", "--format", "lines", "--char-ngram", "4", "--clusters", "-", "-q"], input);
+    assert!(out.status.success());
+    let got = clusters(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(got.iter().map(|g| g.1.as_str()).collect::<Vec<_>>(), ["-:1", "-:1", "-:3"]);
+}
+
+#[test]
+fn refuses_to_overwrite_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::copy(data("small.jsonl"), &input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    let out = run(&["dedup", s(&input), "--output", s(&input)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to overwrite"));
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+}
+
+#[test]
+fn library_and_cli_agree() {
+    let texts: Vec<String> = std::fs::read_to_string(data("small.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].as_str().unwrap().to_owned())
+        .collect();
+    let dedup = neardup::DedupBuilder::new().build().unwrap();
+    let lib = dedup.cluster_texts(&texts);
+    let out = run(&["dedup", s(&data("small.jsonl")), "--clusters", "-", "-q"]);
+    let cli = clusters(&String::from_utf8(out.stdout).unwrap());
+    let ids: Vec<&str> = cli.iter().map(|c| c.0.as_str()).collect();
+    for (i, &rep) in lib.representatives().iter().enumerate() {
+        assert_eq!(cli[i].1, ids[rep as usize]);
+    }
+}
