@@ -563,13 +563,13 @@ impl Dedup {
         match self.verify {
             Verify::Estimate if self.sketcher.params().kind == SketchKind::Oph => {
                 let mut acc = self.sketcher.oph_accumulator(&mut sig);
-                shingler.for_each(text, |s| acc.update(s.hash));
+                shingler.for_each_hash(text, |h| acc.update(h));
                 let samples = acc.finish() as u32;
                 Sketched { sig, samples, set: None }
             }
             Verify::Estimate => {
                 let mut hashes = Vec::new();
-                shingler.for_each(text, |s| hashes.push(s.hash));
+                shingler.for_each_hash(text, |h| hashes.push(h));
                 let samples = self.sketcher.sketch_into(hashes, &mut sig) as u32;
                 Sketched { sig, samples, set: None }
             }

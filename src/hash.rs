@@ -17,11 +17,15 @@ pub fn token_hash(token: &[u8]) -> u64 {
     xxh3_64(token)
 }
 
-/// The finalizer of every shingle hash: avalanche the rolled polynomial
-/// (and the window length) so that nearby sums give unrelated hashes.
+/// The finalizer of every shingle hash: the rolled polynomial with the
+/// window length folded in. It is not avalanched: the polynomial of random
+/// 64-bit token hashes already makes distinct shingles collide with
+/// probability about 2^-64, and every consumer that needs avalanche (the
+/// sketch's per-seed permutation) mixes anyway, so mixing here would be paid
+/// twice per shingle.
 #[inline]
 pub fn finish_shingle(rolled: u64, len: usize) -> u64 {
-    mix64(rolled ^ (len as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93))
+    rolled ^ (len as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)
 }
 
 /// Rolling polynomial over a window of token hashes:

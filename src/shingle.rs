@@ -128,11 +128,49 @@ impl Shingler {
         }
     }
 
+    /// Call `f` with every shingle hash of `text`, in order: the same hashes
+    /// as [`Shingler::for_each`], without the spans (the sketching hot path).
+    pub fn for_each_hash(&mut self, text: &str, mut f: impl FnMut(u64)) {
+        let ShingleKind::Word(n) = self.kind else {
+            return self.for_each(text, |s| f(s.hash));
+        };
+        let n = (n as usize).max(1);
+        let mut roller = Roller::new(n);
+        let mut ring = [0u64; 16];
+        if n > ring.len() {
+            return self.for_each(text, |s| f(s.hash));
+        }
+        let mut count = 0usize;
+        let mut slot = 0usize;
+        self.tokenizer.for_each_token(text, |tok, _, _| {
+            let h = token_hash(tok.as_bytes());
+            if count < n {
+                roller.push(h);
+                ring[count] = h;
+                count += 1;
+                if count == n {
+                    f(roller.value(n));
+                }
+            } else {
+                roller.roll(ring[slot], h);
+                ring[slot] = h;
+                slot += 1;
+                if slot == n {
+                    slot = 0;
+                }
+                f(roller.value(n));
+            }
+        });
+        if count > 0 && count < n {
+            f(roller.value(count));
+        }
+    }
+
     /// The shingle hashes of `text`, sorted and deduplicated: the shingle
     /// set that exact Jaccard is computed on.
     pub fn shingle_set(&mut self, text: &str) -> Vec<u64> {
         let mut v = Vec::new();
-        self.for_each(text, |s| v.push(s.hash));
+        self.for_each_hash(text, |h| v.push(h));
         v.sort_unstable();
         v.dedup();
         v
@@ -210,6 +248,16 @@ mod tests {
     }
 
     proptest! {
+        /// The span-free fast path gives the same hashes as the full one.
+        #[test]
+        fn fast_path_matches_spans_path(text in "[a-zA-Z .,é]{0,200}", n in 1u32..8) {
+            for kind in [ShingleKind::Word(n), ShingleKind::Char(n)] {
+                let mut fast = Vec::new();
+                Shingler::new(kind).for_each_hash(&text, |h| fast.push(h));
+                prop_assert_eq!(fast, hashes(kind, &text));
+            }
+        }
+
         /// Shingle hashes equal the hash of each window computed from scratch.
         #[test]
         fn word_shingles_match_naive(words in proptest::collection::vec("[a-c]{1,2}", 0..30), n in 1u32..6) {
