@@ -544,6 +544,14 @@ impl Dedup {
         self.verify
     }
 
+    /// Worker threads this deduplicator runs on.
+    pub fn threads(&self) -> usize {
+        match &self.pool {
+            Some(p) => p.current_num_threads(),
+            None => rayon::current_num_threads(),
+        }
+    }
+
     /// Run `f` on this deduplicator's thread pool (the global pool when no
     /// thread count was set).
     pub fn install_pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {

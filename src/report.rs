@@ -144,7 +144,7 @@ impl Summary {
                 total: total_s,
             },
             mb_per_s: if total_s > 0.0 { corpus.input_bytes() as f64 / 1e6 / total_s } else { 0.0 },
-            threads: rayon::current_num_threads(),
+            threads: dedup.threads(),
             peak_rss_bytes: None,
         }
     }
@@ -213,7 +213,13 @@ impl Summary {
             "time             {:.3} s total: read+sketch {:.3}, candidates {:.3}, verify {:.3}, cluster {:.3}, write {:.3}",
             t.total, t.read_sketch, t.candidates, t.verify, t.cluster, t.write
         );
-        let _ = write!(s, "throughput       {:.1} MB/s on {} threads", self.mb_per_s, self.threads);
+        let _ = write!(
+            s,
+            "throughput       {:.1} MB/s on {} thread{}",
+            self.mb_per_s,
+            self.threads,
+            if self.threads == 1 { "" } else { "s" }
+        );
         if let Some(rss) = self.peak_rss_bytes {
             let _ = write!(s, ", peak memory {:.1} MB", rss as f64 / 1e6);
         }
