@@ -184,6 +184,12 @@ fn char_hash(c: char) -> u64 {
 
 /// Exact Jaccard similarity of two sorted, deduplicated sets.
 pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    sorted_jaccard(a, b)
+}
+
+/// Jaccard similarity of two sorted, deduplicated slices of any ordered
+/// type (0 when both are empty).
+pub(crate) fn sorted_jaccard<T: Ord>(a: &[T], b: &[T]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 0.0;
     }

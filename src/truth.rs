@@ -9,6 +9,8 @@
 
 use rayon::prelude::*;
 
+use crate::shingle::sorted_jaccard;
+
 /// One verified pair: document indexes `a < b` and their exact Jaccard.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TruthPair {
@@ -92,29 +94,13 @@ pub fn similar_pairs(sets: &[Vec<u64>], threshold: f64) -> Vec<TruthPair> {
                 cands.dedup();
             }
             cands.into_iter().filter_map(move |y| {
-                let j = jaccard_u32(&ranked[y as usize], rx);
+                let j = sorted_jaccard(&ranked[y as usize], rx);
                 (j >= threshold).then_some(TruthPair { a: y, b: x as u32, jaccard: j })
             })
         })
         .collect();
     pairs.par_sort_unstable_by_key(|p| (p.a, p.b));
     pairs
-}
-
-fn jaccard_u32(a: &[u32], b: &[u32]) -> f64 {
-    let (mut i, mut j, mut inter) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                inter += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    inter as f64 / (a.len() + b.len() - inter) as f64
 }
 
 #[cfg(test)]
