@@ -3,7 +3,8 @@
 //! read -> normalize -> shingle -> sketch (in parallel, per record) ->
 //! band keys -> candidate pairs -> verify -> union-find -> representatives.
 
-use std::path::{Path, PathBuf};
+use std::borrow::Cow;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,8 +13,8 @@ use rayon::prelude::*;
 
 use crate::cluster::UnionFind;
 use crate::error::{BadRecord, Error, Result};
-use crate::io::input::{Outcome, Retained, read_input, record_text};
-use crate::io::{AtomicFile, Format, InputFile, ReadOptions};
+use crate::io::load::{Loaded, load};
+use crate::io::{AtomicFile, InputFile, ReadOptions};
 use crate::lsh::{self, Likeness, LshParams};
 use crate::shingle::{ShingleKind, Shingler, jaccard};
 use crate::sketch::{SKETCH_FORMAT_VERSION, SketchKind, SketchParams, Sketcher, estimate};
@@ -218,22 +219,9 @@ pub struct Dedup {
 /// The documents of a corpus, sketched and ready to cluster.
 #[derive(Debug)]
 pub struct Corpus {
-    inputs: Vec<InputFile>,
-    retained: Vec<Retained>,
-    docs: Vec<DocInfo>,
+    loaded: Loaded,
     sketches: Sketches,
-    bad: Vec<BadRecord>,
-    input_bytes: u64,
-    text_bytes: u64,
     read_time: Duration,
-}
-
-#[derive(Debug)]
-struct DocInfo {
-    id: String,
-    file: u32,
-    start: u64,
-    end: u64,
 }
 
 /// Signatures (flat, `num_perm` per document), the number of independent
@@ -306,34 +294,29 @@ struct CorpusText<'a> {
 
 impl TextSource for CorpusText<'_> {
     fn text(&self, d: u32) -> Option<std::borrow::Cow<'_, str>> {
-        let doc = self.corpus.docs.get(d as usize)?;
-        let retained = &self.corpus.retained[doc.file as usize];
-        if retained.blocks.is_empty() {
-            return None;
-        }
-        record_text(retained.format, self.opts, retained.slice(doc.start, doc.end))
+        self.corpus.loaded.text(d as usize, self.opts)
     }
 }
 
 impl Corpus {
     /// Number of documents (bad records excluded).
     pub fn len(&self) -> usize {
-        self.docs.len()
+        self.loaded.docs.len()
     }
 
     /// True when there are no documents.
     pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
+        self.loaded.docs.is_empty()
     }
 
     /// The id of document `i` (input order).
     pub fn id(&self, i: usize) -> &str {
-        &self.docs[i].id
+        &self.loaded.docs[i].id
     }
 
     /// The records that could not be used, in input order.
     pub fn bad_records(&self) -> &[BadRecord] {
-        &self.bad
+        &self.loaded.bad
     }
 
     /// Documents with no shingles (never anybody's duplicate).
@@ -343,12 +326,12 @@ impl Corpus {
 
     /// Bytes of input read.
     pub fn input_bytes(&self) -> u64 {
-        self.input_bytes
+        self.loaded.input_bytes
     }
 
     /// Bytes of document text.
     pub fn text_bytes(&self) -> u64 {
-        self.text_bytes
+        self.loaded.text_bytes
     }
 
     /// Every document's shingle set (sorted, unique hashes), kept when
@@ -365,14 +348,14 @@ impl Corpus {
     /// Write one JSON line per document, in input order:
     /// `{"id", "cluster" (the representative's id), "similarity"}`.
     pub fn write_clusters(&self, clustering: &Clustering, path: &Path) -> Result<()> {
-        let mut out = AtomicFile::create(path, &self.input_paths())?;
+        let mut out = AtomicFile::create(path, &self.loaded.input_paths())?;
         let mut line = String::new();
-        for (i, doc) in self.docs.iter().enumerate() {
+        for (i, doc) in self.loaded.docs.iter().enumerate() {
             line.clear();
             line.push_str("{\"id\":");
             push_json_str(&mut line, &doc.id);
             line.push_str(",\"cluster\":");
-            push_json_str(&mut line, &self.docs[clustering.reps[i] as usize].id);
+            push_json_str(&mut line, &self.loaded.docs[clustering.reps[i] as usize].id);
             line.push_str(",\"similarity\":");
             line.push_str(&format_sim(clustering.similarity[i]));
             line.push_str("}\n");
@@ -385,70 +368,9 @@ impl Corpus {
     /// singletons, copied byte for byte from the input. Line-based inputs
     /// give one file; whole-file (text) inputs give a directory of copies.
     pub fn write_deduplicated(&self, clustering: &Clustering, path: &Path) -> Result<()> {
-        let text = self.inputs.iter().filter(|i| i.format == Format::Text).count();
-        if text > 0 && text < self.inputs.len() {
-            return Err(Error::param(
-                "cannot write one deduplicated output for a mix of whole-file (text) and line-based inputs",
-            ));
-        }
-        let kept = (0..self.docs.len()).filter(|&i| clustering.reps[i] as usize == i);
-        if text == 0 {
-            let mut out = AtomicFile::create(path, &self.input_paths())?;
-            for i in kept {
-                let d = &self.docs[i];
-                let bytes = self.retained[d.file as usize].slice(d.start, d.end);
-                out.write_all(bytes)?;
-                if bytes.last() != Some(&b'\n') {
-                    out.write_all(b"\n")?;
-                }
-            }
-            return out.commit();
-        }
-        // a directory of kept files, built beside the target and renamed
-        if path.exists() {
-            return Err(Error::param(format!("output directory {} already exists", path.display())));
-        }
-        let tmp = sibling_tmp(path);
-        let result = (|| {
-            for i in kept {
-                let d = &self.docs[i];
-                let rel = relative_name(&self.inputs[d.file as usize].name);
-                let target = tmp.join(rel);
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-                }
-                let bytes = self.retained[d.file as usize].slice(d.start, d.end);
-                std::fs::write(&target, bytes).map_err(|e| Error::io(&target, e))?;
-            }
-            std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
-        }
-        result
+        self.loaded
+            .write_records(path, |d| clustering.is_kept(d).then(|| self.loaded.record(d).map(Cow::Borrowed)))
     }
-
-    fn input_paths(&self) -> Vec<PathBuf> {
-        self.inputs.iter().filter_map(|i| i.path.clone()).collect()
-    }
-}
-
-fn sibling_tmp(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.neardup-tmp-{}", std::process::id()))
-}
-
-/// An input name as a relative path inside an output directory.
-fn relative_name(name: &str) -> PathBuf {
-    Path::new(name)
-        .components()
-        .filter_map(|c| match c {
-            std::path::Component::Normal(s) => Some(PathBuf::from(s)),
-            std::path::Component::ParentDir => Some(PathBuf::from("_")),
-            _ => None,
-        })
-        .collect()
 }
 
 /// A similarity as written to outputs: shortest round-trip decimal.
@@ -602,16 +524,6 @@ impl Dedup {
     ) -> Result<Corpus> {
         let start = Instant::now();
         let k = self.sketcher.params().num_perm as usize;
-        let mut corpus = Corpus {
-            inputs: inputs.to_vec(),
-            retained: Vec::new(),
-            docs: Vec::new(),
-            sketches: Sketches::new(k, self.verify == Verify::Exact, 0),
-            bad: Vec::new(),
-            input_bytes: 0,
-            text_bytes: 0,
-            read_time: Duration::ZERO,
-        };
         let shingle = self.sketcher.params().shingle;
         let sketch = |text: &str| {
             thread_local! {
@@ -626,43 +538,14 @@ impl Dedup {
                 self.sketch_one(sh, text)
             })
         };
-        let mut done = 0u64;
-        for (fi, input) in inputs.iter().enumerate() {
-            let mut first_bad: Option<BadRecord> = None;
-            let retained = self.install(|| {
-                let keep = keep_records || self.verify == Verify::Estimate;
-                read_input(input, &self.read, keep, &sketch, &mut |o, bytes| {
-                    done += bytes;
-                    match o {
-                        Outcome::Doc(r) => {
-                            corpus.text_bytes += r.text_len;
-                            corpus.docs.push(DocInfo {
-                                id: r.id,
-                                file: fi as u32,
-                                start: r.start,
-                                end: r.end,
-                            });
-                            corpus.sketches.push(r.value);
-                        }
-                        Outcome::Bad(b) => {
-                            if first_bad.is_none() {
-                                first_bad = Some(b.clone());
-                            }
-                            corpus.bad.push(b);
-                        }
-                    }
-                    progress(done);
-                })
-            })?;
-            if self.strict {
-                if let Some(b) = first_bad {
-                    return Err(Error::BadRecord(b));
-                }
-            }
-            corpus.input_bytes += retained.len;
-            corpus.retained.push(retained);
+        let keep = keep_records || self.verify == Verify::Estimate;
+        let (loaded, values) =
+            self.install(|| load(inputs, &self.read, keep, self.strict, &sketch, progress))?;
+        let mut sketches = Sketches::new(k, self.verify == Verify::Exact, values.len());
+        for v in values {
+            sketches.push(v);
         }
-        debug_assert_eq!(corpus.sketches.sigs.len(), corpus.docs.len() * k);
+        let mut corpus = Corpus { loaded, sketches, read_time: Duration::ZERO };
         corpus.read_time = start.elapsed();
         Ok(corpus)
     }

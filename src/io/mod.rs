@@ -2,6 +2,7 @@
 
 pub(crate) mod input;
 pub(crate) mod json;
+pub(crate) mod load;
 pub(crate) mod output;
 
 pub use input::{Format, InputFile, ReadOptions, expand_inputs};

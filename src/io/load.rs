@@ -1,0 +1,163 @@
+//! Loading a whole corpus: every input read in order, a function applied to
+//! every document's text in parallel, documents and bad records collected in
+//! input order, and the input bytes kept so that records can be re-read or
+//! copied later. Shared by deduplication and passage finding.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use crate::error::{BadRecord, Error, Result};
+use crate::io::input::{Outcome, Retained, read_input, record_text};
+use crate::io::{AtomicFile, Format, InputFile, ReadOptions};
+
+/// Where one document came from.
+#[derive(Debug)]
+pub(crate) struct DocInfo {
+    pub id: String,
+    /// Index into [`Loaded::inputs`].
+    pub file: u32,
+    /// Byte range of the whole record in its input.
+    pub start: u64,
+    pub end: u64,
+}
+
+/// A loaded corpus, without the per-document values.
+#[derive(Debug, Default)]
+pub(crate) struct Loaded {
+    pub inputs: Vec<InputFile>,
+    pub retained: Vec<Retained>,
+    pub docs: Vec<DocInfo>,
+    pub bad: Vec<BadRecord>,
+    pub input_bytes: u64,
+    pub text_bytes: u64,
+}
+
+impl Loaded {
+    /// The bytes of document `d`'s record, if its input was kept.
+    pub fn record(&self, d: usize) -> Option<&[u8]> {
+        let doc = self.docs.get(d)?;
+        let retained = &self.retained[doc.file as usize];
+        (!retained.blocks.is_empty()).then(|| retained.slice(doc.start, doc.end))
+    }
+
+    /// The text of document `d`, re-read from its record.
+    pub fn text(&self, d: usize, opts: &ReadOptions) -> Option<Cow<'_, str>> {
+        let format = self.retained[self.docs.get(d)?.file as usize].format;
+        record_text(format, opts, self.record(d)?)
+    }
+
+    /// Write a corpus of records: `record(d)` gives each document's bytes
+    /// (`None` drops it; a record whose input was not kept is an error).
+    /// Line-based inputs give one file (a missing final newline is added);
+    /// whole-file (text) inputs give a directory of files named after them.
+    pub fn write_records<'a>(
+        &'a self,
+        path: &Path,
+        record: impl Fn(usize) -> Option<Option<Cow<'a, [u8]>>>,
+    ) -> Result<()> {
+        let text = self.inputs.iter().filter(|i| i.format == Format::Text).count();
+        if text > 0 && text < self.inputs.len() {
+            return Err(Error::param(
+                "cannot write one output for a mix of whole-file (text) and line-based inputs",
+            ));
+        }
+        let missing = || Error::param("the input records were not kept, so they cannot be written");
+        if text == 0 {
+            let mut out = AtomicFile::create(path, &self.input_paths())?;
+            for d in 0..self.docs.len() {
+                let Some(bytes) = record(d) else { continue };
+                let bytes = bytes.ok_or_else(missing)?;
+                out.write_all(&bytes)?;
+                if bytes.last() != Some(&b'\n') {
+                    out.write_all(b"\n")?;
+                }
+            }
+            return out.commit();
+        }
+        // a directory of files, built beside the target and renamed
+        if path.exists() {
+            return Err(Error::param(format!("output directory {} already exists", path.display())));
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.neardup-tmp-{}", std::process::id()));
+        let result = (|| {
+            std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            for d in 0..self.docs.len() {
+                let Some(bytes) = record(d) else { continue };
+                let bytes = bytes.ok_or_else(missing)?;
+                let target = tmp.join(relative_name(&self.inputs[self.docs[d].file as usize].name));
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                }
+                std::fs::write(&target, &bytes).map_err(|e| Error::io(&target, e))?;
+            }
+            std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        result
+    }
+
+    /// Paths of the inputs (outputs must not replace them).
+    pub fn input_paths(&self) -> Vec<PathBuf> {
+        self.inputs.iter().filter_map(|i| i.path.clone()).collect()
+    }
+}
+
+/// An input name as a relative path inside an output directory.
+fn relative_name(name: &str) -> PathBuf {
+    Path::new(name)
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(PathBuf::from(s)),
+            std::path::Component::ParentDir => Some(PathBuf::from("_")),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Read `inputs` in order, computing `f(text)` for every document in
+/// parallel (on the caller's rayon pool). `keep` keeps the bytes of streamed
+/// inputs (memory maps are always kept). With `strict`, the first bad record
+/// is an error.
+pub(crate) fn load<T: Send>(
+    inputs: &[InputFile],
+    opts: &ReadOptions,
+    keep: bool,
+    strict: bool,
+    f: &(impl Fn(&str) -> T + Sync),
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(Loaded, Vec<T>)> {
+    let mut loaded = Loaded { inputs: inputs.to_vec(), ..Loaded::default() };
+    let mut values = Vec::new();
+    let mut done = 0u64;
+    for (fi, input) in inputs.iter().enumerate() {
+        let mut first_bad: Option<BadRecord> = None;
+        let retained = read_input(input, opts, keep, f, &mut |o, bytes| {
+            done += bytes;
+            match o {
+                Outcome::Doc(r) => {
+                    loaded.text_bytes += r.text_len;
+                    loaded.docs.push(DocInfo { id: r.id, file: fi as u32, start: r.start, end: r.end });
+                    values.push(r.value);
+                }
+                Outcome::Bad(b) => {
+                    if first_bad.is_none() {
+                        first_bad = Some(b.clone());
+                    }
+                    loaded.bad.push(b);
+                }
+            }
+            progress(done);
+        })?;
+        if strict {
+            if let Some(b) = first_bad {
+                return Err(Error::BadRecord(b));
+            }
+        }
+        loaded.input_bytes += retained.len;
+        loaded.retained.push(retained);
+    }
+    Ok((loaded, values))
+}
