@@ -29,6 +29,8 @@ struct Cli {
 enum Command {
     /// Find near-duplicate documents and write clusters and a deduplicated corpus.
     Dedup(DedupArgs),
+    /// Find repeated passages: inside a document, across a corpus, or against a reference set.
+    Passages(PassagesArgs),
     /// Exact ground truth: every pair of documents with shingle-set Jaccard >= threshold.
     Truth(TruthArgs),
     /// Score clusters against ground truth: pair, closure and document precision/recall.
@@ -52,6 +54,33 @@ impl ShingleArgs {
             None => ShingleKind::Word(self.ngram),
         }
     }
+}
+
+#[derive(Args)]
+struct PassagesArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Minimum passage length in normalized words (repeats this long are always found).
+    #[arg(long, default_value_t = neardup::DEFAULT_MIN_WORDS)]
+    min_words: usize,
+    /// Look for repeats inside each document only.
+    #[arg(long, conflicts_with = "against")]
+    within: bool,
+    /// Report spans of the inputs that occur in these reference files (contamination checks).
+    #[arg(long, num_args = 1..)]
+    against: Vec<PathBuf>,
+    /// Where to write one JSON line per passage; `-` (default) is standard output.
+    #[arg(short, long, default_value = "-")]
+    output: PathBuf,
+    /// Write the corpus with every repeated span removed (first occurrences kept).
+    #[arg(long)]
+    strip: Option<PathBuf>,
+    /// Write the summary as JSON.
+    #[arg(long)]
+    summary_json: Option<PathBuf>,
+    /// Print no summary.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -202,6 +231,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dedup(args) => run_dedup(args),
+        Command::Passages(args) => run_passages(args),
         Command::Truth(args) => run_truth(args),
         Command::Score(args) => run_score(args),
     };
@@ -328,8 +358,11 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
 }
 
 fn report_bad_records(corpus: &neardup::Corpus, quiet: bool) {
+    print_bad_records(corpus.bad_records(), quiet);
+}
+
+fn print_bad_records(bad: &[neardup::BadRecord], quiet: bool) {
     const SHOWN: usize = 10;
-    let bad = corpus.bad_records();
     if quiet || bad.is_empty() {
         return;
     }
@@ -487,6 +520,114 @@ fn run_score(args: ScoreArgs) -> Result<(), Failure> {
             "{} documents; {} predicted pairs, {} true pairs, {} in the true pairs' closure",
             s.documents, s.predicted_pairs, s.true_pairs, s.closure_pairs
         )?;
+    }
+    Ok(())
+}
+
+fn run_passages(args: PassagesArgs) -> Result<(), Failure> {
+    let start = Instant::now();
+    let opts = read_options(&args.input);
+    let mut builder = neardup::PassageBuilder::new()
+        .min_words(args.min_words)
+        .scope(if args.within { neardup::Scope::Within } else { neardup::Scope::Corpus })
+        .read_options(opts.clone())
+        .strict(args.input.strict);
+    if let Some(t) = args.input.threads {
+        builder = builder.threads(t);
+    }
+    let finder = builder.build()?;
+    let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    let references = if args.against.is_empty() {
+        None
+    } else {
+        Some(neardup::expand_inputs(&args.against, opts.format).map_err(input_failure)?)
+    };
+    let total: u64 = inputs
+        .iter()
+        .filter_map(|i| i.path.as_ref())
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = progress_bar(total, args.quiet);
+    let run = finder
+        .find_files(&inputs, references.as_deref(), &|done| {
+            if let Some(b) = &bar {
+                b.set_position(done);
+            }
+        })
+        .map_err(|e| match e {
+            neardup::Error::Io { .. } | neardup::Error::BadRecord(_) => input_failure(e),
+            other => other.into(),
+        })?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    print_bad_records(&run.bad_records(), args.quiet);
+    let t_write = Instant::now();
+    run.write_passages(&args.output)
+        .with_context(|| format!("writing passages to {}", args.output.display()))?;
+    if let Some(p) = &args.strip {
+        run.write_stripped(p).with_context(|| format!("writing the stripped corpus to {}", p.display()))?;
+    }
+    let total_s = start.elapsed().as_secs_f64();
+    let summary = serde_json::json!({
+        "documents": run.documents(),
+        "bad_records": run.bad_records().len(),
+        "documents_with_passages": run.documents_with_passages(),
+        "passages": run.passages().len(),
+        "input_bytes": run.input_bytes(),
+        "text_bytes": run.text_bytes(),
+        "flagged_bytes": run.flagged_bytes(),
+        "flagged_fraction": if run.text_bytes() > 0 { run.flagged_bytes() as f64 / run.text_bytes() as f64 } else { 0.0 },
+        "fingerprints": run.fingerprints(),
+        "index_bytes_per_input_mb": if run.input_bytes() > 0 { run.fingerprints() as f64 * 12.0 / (run.input_bytes() as f64 / 1e6) } else { 0.0 },
+        "min_words": finder.min_words(),
+        "kgram": finder.kgram(),
+        "window": finder.window(),
+        "seconds": {"read_fingerprint": run.read_seconds, "match": run.match_seconds,
+                    "write": t_write.elapsed().as_secs_f64(), "total": total_s},
+        "mb_per_s": if total_s > 0.0 { run.input_bytes() as f64 / 1e6 / total_s } else { 0.0 },
+        "threads": finder.threads(),
+        "peak_rss_bytes": peak_rss(),
+    });
+    if let Some(p) = &args.summary_json {
+        let mut f = neardup::AtomicFile::create(p, &args.input.inputs)?;
+        f.write_all(serde_json::to_string_pretty(&summary).context("encoding the summary")?.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.commit()?;
+    }
+    if !args.quiet {
+        eprintln!(
+            "documents        {} ({:.1} MB; {} bad records skipped)",
+            run.documents(),
+            run.input_bytes() as f64 / 1e6,
+            run.bad_records().len()
+        );
+        eprintln!(
+            "passages         {} in {} documents; {} bytes flagged ({:.2}% of the text)",
+            run.passages().len(),
+            run.documents_with_passages(),
+            run.flagged_bytes(),
+            summary["flagged_fraction"].as_f64().unwrap_or(0.0) * 100.0
+        );
+        eprintln!(
+            "parameters       min words {}, fingerprints of {}-grams, window {}: {} fingerprints indexed ({:.0} KB per input MB)",
+            finder.min_words(),
+            finder.kgram(),
+            finder.window(),
+            run.fingerprints(),
+            summary["index_bytes_per_input_mb"].as_f64().unwrap_or(0.0) / 1e3
+        );
+        eprintln!(
+            "time             {:.3} s total: read+fingerprint {:.3}, match {:.3}; {:.1} MB/s on {} thread{}{}",
+            total_s,
+            run.read_seconds,
+            run.match_seconds,
+            summary["mb_per_s"].as_f64().unwrap_or(0.0),
+            finder.threads(),
+            if finder.threads() == 1 { "" } else { "s" },
+            peak_rss().map(|r| format!(", peak memory {:.1} MB", r as f64 / 1e6)).unwrap_or_default()
+        );
     }
     Ok(())
 }

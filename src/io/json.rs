@@ -30,6 +30,19 @@ pub(crate) fn parse_record<'de>(
     Ok(fields)
 }
 
+/// The decoded text of `field` in the JSON object `line`, and the byte
+/// range of its raw (quoted, escaped) value in `line`, so that the value can
+/// be replaced while every other byte of the record stays as it was.
+pub(crate) fn raw_field(line: &[u8], field: &str) -> Option<(String, std::ops::Range<usize>)> {
+    let map: std::collections::HashMap<Cow<'_, str>, &serde_json::value::RawValue> =
+        serde_json::from_slice(line).ok()?;
+    let raw = map.get(field)?.get();
+    // the raw value borrows from `line`: its offset is the pointer distance
+    let start = raw.as_ptr() as usize - line.as_ptr() as usize;
+    let text: String = serde_json::from_str(raw).ok()?;
+    Some((text, start..start + raw.len()))
+}
+
 struct RecordSeed<'a> {
     text_field: &'a str,
     id_field: Option<&'a str>,
@@ -167,6 +180,15 @@ mod tests {
         let f = parse_record(br#"{"doc": 17, "body": "t"}"#, "body", Some("doc")).unwrap();
         assert_eq!(f.id.as_deref(), Some("17"));
         assert_eq!(f.text.unwrap().unwrap(), "t");
+    }
+
+    #[test]
+    fn raw_field_locates_the_value() {
+        let line = br#"{"id": 7, "text" : "a\nb", "z": [1]}"#;
+        let (text, at) = raw_field(line, "text").unwrap();
+        assert_eq!(text, "a\nb");
+        assert_eq!(&line[at], br#""a\nb""#);
+        assert!(raw_field(line, "missing").is_none());
     }
 
     #[test]

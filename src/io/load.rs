@@ -99,6 +99,11 @@ impl Loaded {
         result
     }
 
+    /// The format of document `d`'s input (resolved).
+    pub fn format(&self, d: usize) -> Format {
+        self.retained[self.docs[d].file as usize].format
+    }
+
     /// Paths of the inputs (outputs must not replace them).
     pub fn input_paths(&self) -> Vec<PathBuf> {
         self.inputs.iter().filter_map(|i| i.path.clone()).collect()

@@ -4,6 +4,7 @@
 mod bad_input;
 mod cli;
 mod oracle;
+mod passages;
 mod real_corpus;
 
 use std::path::{Path, PathBuf};
