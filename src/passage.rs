@@ -205,42 +205,75 @@ impl Texts for LoadedTexts<'_> {
 /// span of the chunk each came from.
 #[derive(Debug, Default)]
 struct Tokens {
-    arena: String,
-    /// (arena start, arena end, chunk start, chunk end)
-    toks: Vec<(u32, u32, usize, usize)>,
+    /// The normalized tokens' bytes, back to back.
+    arena: Vec<u8>,
+    /// End of each token in the arena (its start is the previous end).
+    ends: Vec<u32>,
+    /// Byte span of the chunk each token came from.
+    spans: Vec<(usize, usize)>,
 }
 
 impl Tokens {
     fn of(tk: &mut Tokenizer, text: &str) -> Tokens {
-        let mut t =
-            Tokens { arena: String::with_capacity(text.len()), toks: Vec::with_capacity(text.len() / 5) };
+        let mut t = Tokens {
+            arena: Vec::with_capacity(text.len()),
+            ends: Vec::with_capacity(text.len() / 5),
+            spans: Vec::with_capacity(text.len() / 5),
+        };
         tk.for_each_token(text, |tok, s, e| {
-            let a = t.arena.len() as u32;
-            t.arena.push_str(tok);
-            t.toks.push((a, t.arena.len() as u32, s, e));
+            t.arena.extend_from_slice(tok.as_bytes());
+            t.ends.push(t.arena.len() as u32);
+            t.spans.push((s, e));
         });
         t
     }
 
     fn len(&self) -> usize {
-        self.toks.len()
+        self.ends.len()
     }
 
     /// Bytes of memory held.
     fn weight(&self) -> usize {
-        self.arena.capacity() + self.toks.capacity() * std::mem::size_of::<(u32, u32, usize, usize)>()
+        self.arena.capacity() + self.ends.capacity() * 4 + self.spans.capacity() * 16
     }
 
-    fn word(&self, i: usize) -> &str {
-        let (a, b, _, _) = self.toks[i];
-        &self.arena[a as usize..b as usize]
+    fn word(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.arena[start..self.ends[i] as usize]
     }
 
     /// Byte span of tokens `i..j`.
     fn bytes(&self, i: usize, j: usize) -> (usize, usize) {
-        (self.toks[i].2, self.toks[j - 1].3)
+        (self.spans[i].0, self.spans[j - 1].1)
     }
 }
+
+/// A fast hasher for the small integer keys of this module's maps (keys are
+/// document numbers and offsets, not attacker-chosen strings).
+#[derive(Default, Clone, Copy)]
+struct IntHasher(u64);
+
+impl std::hash::Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        crate::hash::mix64(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = (self.0.rotate_left(32) ^ u64::from(v)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(32) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64);
+    }
+}
+
+type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
 
 /// Tokenized source documents shared by all workers, so that a text many
 /// documents copy (a license, a footer) is tokenized once, not once per
@@ -254,7 +287,7 @@ struct TokenCache {
 /// The cached documents, their insertion order and the bytes they hold.
 #[derive(Default)]
 struct CacheState {
-    map: HashMap<u32, std::sync::Arc<Tokens>>,
+    map: IntMap<u32, std::sync::Arc<Tokens>>,
     order: std::collections::VecDeque<u32>,
     used: usize,
 }
@@ -549,14 +582,14 @@ impl PassageFinder {
         let d = seeds[0].0;
         let Some(text) = texts.text(d as usize) else { return Vec::new() };
         let copy = Tokens::of(tk, &text);
-        let mut sources: HashMap<u32, std::sync::Arc<Tokens>> = HashMap::new();
+        let mut sources: IntMap<u32, std::sync::Arc<Tokens>> = IntMap::default();
         // (copy start, copy end, source doc, source start, source end) in tokens
         let mut spans: Vec<(usize, usize, u32, usize, usize)> = Vec::new();
         // Every seed on one alignment (source document, source - copy
         // offset) inside a span already found on that alignment would extend
         // to that same maximal span: skip it. Seeds come sorted by copy
         // position, so the last span per alignment is all that is needed.
-        let mut reach: HashMap<(u32, i64), usize> = HashMap::new();
+        let mut reach: IntMap<(u32, i64), usize> = IntMap::default();
         let mut order: Vec<&(u32, u32, u32, u32)> = seeds.iter().collect();
         order.sort_unstable_by_key(|s| (s.1, s.2, s.3));
         order.dedup();
