@@ -1009,6 +1009,35 @@ mod tests {
         assert_eq!((against[0].doc, against[0].source_doc), (0, 0));
     }
 
+    /// A copy made of two adjacent passages from two sources gives two
+    /// spans; a copy of one contiguous source, even when it was pasted as two
+    /// overlapping pieces, gives one.
+    #[test]
+    fn adjacent_and_overlapping_copies() {
+        let p1: Vec<String> = (0..10).map(|i| format!("a{i}")).collect();
+        let p2: Vec<String> = (0..10).map(|i| format!("b{i}")).collect();
+        let d0 = format!("intro {}", p1.join(" "));
+        let d1 = format!("{} outro", p2.join(" "));
+        let d2 = format!("x {} {} y", p1.join(" "), p2.join(" "));
+        let f = PassageBuilder::new().build().unwrap();
+        let got = f.find_texts(&[d0.as_str(), d1.as_str(), d2.as_str()]);
+        let spans: Vec<(u32, &str, u32)> =
+            got.iter().map(|p| (p.doc, &d2[p.start..p.end], p.source_doc)).collect();
+        assert_eq!(spans, vec![(2, p1.join(" ").as_str(), 0), (2, p2.join(" ").as_str(), 1)]);
+        // one source [w0..w29]; the copy repeats w0..w19 and w10..w29
+        // back to back: two copies of overlapping source pieces
+        let w: Vec<String> = (0..30).map(|i| format!("w{i}")).collect();
+        let src = w.join(" ");
+        let copy = format!("{} {}", w[..20].join(" "), w[10..].join(" "));
+        let got = f.find_texts(&[src.as_str(), copy.as_str()]);
+        let spans: Vec<&str> = got.iter().map(|p| &copy[p.start..p.end]).collect();
+        assert_eq!(spans, vec![w[..20].join(" "), w[10..].join(" ")]);
+        // the same contiguous source copied whole is one span
+        let got = f.find_texts(&[src.as_str(), format!("z {src} z").as_str()]);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].words, 30);
+    }
+
     /// Random documents over a small vocabulary.
     fn doc_strategy() -> impl Strategy<Value = Vec<String>> {
         proptest::collection::vec(
