@@ -33,12 +33,13 @@ mod report;
 mod score;
 mod shingle;
 mod sketch;
+mod synth;
 mod truth;
 
 pub use crate::cluster::UnionFind;
 pub use crate::dedup::{ClusterStats, Clustering, Corpus, Dedup, DedupBuilder, Verify};
 pub use crate::error::{BadRecord, Error, Result};
-pub use crate::io::{AtomicFile, Format, InputFile, ReadOptions, expand_inputs};
+pub use crate::io::{AtomicFile, Format, InputFile, ReadOptions, expand_inputs, read_texts};
 pub use crate::lsh::LshParams;
 pub use crate::normalize::{Token, Tokenizer};
 pub use crate::passage::{DEFAULT_MIN_WORDS, Passage, PassageBuilder, PassageFinder, Scope};
@@ -46,6 +47,7 @@ pub use crate::report::{ParamSummary, Summary, Timings};
 pub use crate::score::{Scores, score};
 pub use crate::shingle::{Shingle, ShingleKind, Shingler, jaccard};
 pub use crate::sketch::{SKETCH_FORMAT_VERSION, Signature, SketchKind, SketchParams, Sketcher};
+pub use crate::synth::{Mutation, SynthOptions, SynthStats, generate, paragraphs};
 pub use crate::truth::{TruthPair, similar_pairs};
 
 #[cfg(test)]

@@ -33,6 +33,8 @@ enum Command {
     Passages(PassagesArgs),
     /// Exact ground truth: every pair of documents with shingle-set Jaccard >= threshold.
     Truth(TruthArgs),
+    /// Generate a deterministic corpus with planted near-duplicates from real seed text.
+    Gen(GenArgs),
     /// Score clusters against ground truth: pair, closure and document precision/recall.
     Score(ScoreArgs),
 }
@@ -95,6 +97,44 @@ struct TruthArgs {
     /// Where to write the pairs (JSONL: a, b, jaccard); `-` for standard output.
     #[arg(short, long, default_value = "-")]
     output: PathBuf,
+}
+
+#[derive(Args)]
+struct GenArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Size of the corpus to write (bytes; K, M, G suffixes are powers of 1024).
+    #[arg(long, default_value = "100M", value_parser = parse_size)]
+    size: u64,
+    /// Where to write the corpus (JSONL: id, text).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Where to write the planted near-duplicates (JSONL: id, of, mutation, strength).
+    #[arg(long)]
+    planted: Option<PathBuf>,
+    /// Fraction of documents that are planted near-duplicates.
+    #[arg(long, default_value_t = 0.3)]
+    dup_rate: f64,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim().to_ascii_uppercase();
+    let t = t.strip_suffix('B').unwrap_or(&t);
+    let (num, mult) = match t.chars().last() {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        Some('T') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let n: f64 = num.trim().parse().map_err(|_| format!("not a size: {s:?} (try 100M, 1G, 10G)"))?;
+    if n.is_nan() || n < 0.0 {
+        return Err(format!("not a size: {s:?}"));
+    }
+    Ok((n * mult as f64) as u64)
 }
 
 #[derive(Args)]
@@ -234,6 +274,7 @@ fn main() -> ExitCode {
         Command::Passages(args) => run_passages(args),
         Command::Truth(args) => run_truth(args),
         Command::Score(args) => run_score(args),
+        Command::Gen(args) => run_gen(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -629,5 +670,43 @@ fn run_passages(args: PassagesArgs) -> Result<(), Failure> {
             peak_rss().map(|r| format!(", peak memory {:.1} MB", r as f64 / 1e6)).unwrap_or_default()
         );
     }
+    Ok(())
+}
+
+fn run_gen(args: GenArgs) -> Result<(), Failure> {
+    let start = Instant::now();
+    let opts = read_options(&args.input);
+    let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    let (texts, bad) = neardup::read_texts(&inputs, &opts).map_err(input_failure)?;
+    print_bad_records(&bad, false);
+    let paras = neardup::paragraphs(texts.iter().map(String::as_str));
+    drop(texts);
+    let mut gen_opts = neardup::SynthOptions::default();
+    gen_opts.target_bytes = args.size;
+    gen_opts.dup_rate = args.dup_rate;
+    gen_opts.seed = args.seed;
+    let mut corpus = neardup::AtomicFile::create(&args.output, &args.input.inputs)?;
+    let mut planted = match &args.planted {
+        Some(p) => Some(neardup::AtomicFile::create(p, &args.input.inputs)?),
+        None => None,
+    };
+    let stats = match planted.as_mut() {
+        Some(p) => neardup::generate(&paras, &gen_opts, &mut corpus, p)?,
+        None => neardup::generate(&paras, &gen_opts, &mut corpus, &mut std::io::sink())?,
+    };
+    corpus.commit()?;
+    if let Some(p) = planted {
+        p.commit()?;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "neardup gen: {} documents ({} planted near-duplicates), {:.1} MB from {} seed paragraphs in {:.1} s ({:.0} MB/s)",
+        stats.documents,
+        stats.planted,
+        stats.bytes as f64 / 1e6,
+        paras.len(),
+        secs,
+        stats.bytes as f64 / 1e6 / secs.max(1e-9)
+    );
     Ok(())
 }

@@ -145,6 +145,9 @@ impl<'a> OphAccumulator<'a> {
     }
 }
 
+/// Densification probes precomputed per bin.
+const PROBES: usize = 8;
+
 /// Computes signatures. Immutable and cheap to share between threads.
 #[derive(Debug, Clone)]
 pub struct Sketcher {
@@ -153,6 +156,8 @@ pub struct Sketcher {
     key: u64,
     /// OPH: key of the densification probe sequence.
     probe_key: u64,
+    /// OPH: the first [`PROBES`] probes of every bin.
+    probes: Vec<u16>,
     /// MinHash: `(a, b)` of each slot's hash `(a*x + b) >> 32`, `a` odd.
     coeffs: Vec<(u64, u64)>,
 }
@@ -170,7 +175,15 @@ impl Sketcher {
                 (0..params.num_perm).map(|_| (s.next_u64() | 1, s.next_u64())).collect()
             }
         };
-        Sketcher { params, key, probe_key, coeffs }
+        let mut sk = Sketcher { params, key, probe_key, coeffs, probes: Vec::new() };
+        let k = u64::from(params.num_perm);
+        if params.kind == SketchKind::Oph && k <= u64::from(u16::MAX) {
+            sk.probes = (0..params.num_perm as usize)
+                .flat_map(|i| (1..=PROBES as u64).map(move |a| (i, a)))
+                .map(|(i, a)| sk.probe(i, a, k) as u16)
+                .collect();
+        }
+        sk
     }
 
     /// The parameters.
@@ -231,11 +244,16 @@ impl Sketcher {
                 continue;
             }
             // Optimal densification: probe bins with a hash of (bin, attempt)
-            // until a non-empty one is found; its value is borrowed.
-            let mut attempt = 1u64;
+            // until a non-empty one is found; its value is borrowed. The
+            // first probes of every bin are precomputed.
+            let table = self.probes.get(i * PROBES..(i + 1) * PROBES).unwrap_or(&[]);
+            if let Some(&j) = table.iter().find(|&&j| is_filled(j as usize)) {
+                out[i] = out[j as usize];
+                continue;
+            }
+            let mut attempt = table.len() as u64 + 1;
             loop {
-                let p = mix64(self.probe_key ^ ((i as u64) << 32 | attempt));
-                let j = (((p >> 32) * k) >> 32) as usize;
+                let j = self.probe(i, attempt, k);
                 if is_filled(j) {
                     out[i] = out[j];
                     break;
@@ -244,6 +262,13 @@ impl Sketcher {
             }
         }
         samples
+    }
+
+    /// The bin that empty bin `i` probes at `attempt` (1-based).
+    #[inline]
+    fn probe(&self, i: usize, attempt: u64, k: u64) -> usize {
+        let p = mix64(self.probe_key ^ ((i as u64) << 32 | attempt));
+        (((p >> 32) * k) >> 32) as usize
     }
 
     /// Sketch into a new [`Signature`].

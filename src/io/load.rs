@@ -166,3 +166,10 @@ pub(crate) fn load<T: Send>(
     }
     Ok((loaded, values))
 }
+
+/// Read the texts of `inputs` (for tools that need the texts themselves,
+/// such as the corpus generator), with the records that could not be used.
+pub fn read_texts(inputs: &[InputFile], opts: &ReadOptions) -> Result<(Vec<String>, Vec<BadRecord>)> {
+    let (loaded, texts) = load(inputs, opts, false, false, &|t: &str| t.to_owned(), &|_| {})?;
+    Ok((texts, loaded.bad))
+}

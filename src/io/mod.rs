@@ -6,4 +6,5 @@ pub(crate) mod load;
 pub(crate) mod output;
 
 pub use input::{Format, InputFile, ReadOptions, expand_inputs};
+pub use load::read_texts;
 pub use output::AtomicFile;
