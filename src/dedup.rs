@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::cluster::UnionFind;
 use crate::error::{BadRecord, Error, Result};
-use crate::io::load::{Loaded, load};
+use crate::io::load::{Loaded, load_into};
 use crate::io::{AtomicFile, InputFile, ReadOptions};
 use crate::lsh::{self, Likeness, LshParams};
 use crate::shingle::{ShingleKind, Shingler, jaccard};
@@ -273,6 +273,9 @@ struct Sketched {
     samples: u32,
     set: Option<Vec<u64>>,
 }
+
+/// Bytes of re-read shingle sets kept between rounds of exact checks.
+const SET_CACHE_BYTES: usize = 256 << 20;
 
 /// Gives back a document's text by index, for the exact re-check of pairs
 /// whose estimate is too close to the threshold to trust.
@@ -539,12 +542,10 @@ impl Dedup {
             })
         };
         let keep = keep_records || self.verify == Verify::Estimate;
-        let (loaded, values) =
-            self.install(|| load(inputs, &self.read, keep, self.strict, &sketch, progress))?;
-        let mut sketches = Sketches::new(k, self.verify == Verify::Exact, values.len());
-        for v in values {
-            sketches.push(v);
-        }
+        let mut sketches = Sketches::new(k, self.verify == Verify::Exact, 0);
+        let loaded = self.install(|| {
+            load_into(inputs, &self.read, keep, self.strict, &sketch, &mut |v| sketches.push(v), progress)
+        })?;
         let mut corpus = Corpus { loaded, sketches, read_time: Duration::ZERO };
         corpus.read_time = start.elapsed();
         Ok(corpus)
@@ -661,6 +662,7 @@ impl Dedup {
         let shingle = self.sketcher.params().shingle;
         let mut sets: std::collections::HashMap<u32, Option<Vec<u64>>> = std::collections::HashMap::new();
         let mut checked = 0u64;
+        let mut cached_bytes = 0usize;
         let mut rest = &doubtful[..];
         while !rest.is_empty() {
             let mut round: Vec<(u32, u32)> = Vec::with_capacity(ROUND);
@@ -671,6 +673,12 @@ impl Dedup {
                     round.push((a, b));
                 }
             }
+            // the sets of earlier rounds are a cache: bounded, it changes
+            // only speed
+            if cached_bytes > SET_CACHE_BYTES {
+                sets.clear();
+                cached_bytes = 0;
+            }
             let mut need: Vec<u32> =
                 round.iter().flat_map(|&(a, b)| [a, b]).filter(|d| !sets.contains_key(d)).collect();
             need.sort_unstable();
@@ -679,6 +687,7 @@ impl Dedup {
                 .par_iter()
                 .map_init(|| Shingler::new(shingle), |sh, &d| src.text(d).map(|t| sh.shingle_set(&t)))
                 .collect();
+            cached_bytes += fresh.iter().map(|s| s.as_ref().map_or(0, |v| v.len() * 8 + 32)).sum::<usize>();
             sets.extend(need.into_iter().zip(fresh));
             let ok: Vec<bool> = round
                 .par_iter()

@@ -199,7 +199,23 @@ pub(crate) fn read_input<T: Send>(
                 let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(p, e))?;
                 let _ = map.advise(memmap2::Advice::Sequential);
                 let bytes = Bytes::Map(map);
-                parse_block(input, input.format, opts, &bytes, 0, 0, f, sink);
+                // windows of about one block, cut after a newline, so that
+                // the parsed values in flight stay bounded
+                let mut at = 0usize;
+                let mut line = 0u64;
+                while at < bytes.len() || (at == 0 && bytes.is_empty()) {
+                    let end = if input.format == Format::Text || bytes.len() - at <= BLOCK {
+                        bytes.len()
+                    } else {
+                        memchr::memchr(b'\n', &bytes[at + BLOCK..])
+                            .map_or(bytes.len(), |i| at + BLOCK + i + 1)
+                    };
+                    line += parse_block(input, input.format, opts, &bytes[at..end], at as u64, line, f, sink);
+                    at = end;
+                    if bytes.is_empty() {
+                        break;
+                    }
+                }
                 retained.len = len;
                 retained.blocks.push((0, bytes));
                 return Ok(retained);

@@ -134,8 +134,23 @@ pub(crate) fn load<T: Send>(
     f: &(impl Fn(&str) -> T + Sync),
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Loaded, Vec<T>)> {
-    let mut loaded = Loaded { inputs: inputs.to_vec(), ..Loaded::default() };
     let mut values = Vec::new();
+    let loaded = load_into(inputs, opts, keep, strict, f, &mut |v| values.push(v), progress)?;
+    Ok((loaded, values))
+}
+
+/// As [`load`], handing each document's value to `consume` in input order
+/// as soon as its block is parsed (so the values need not all be held).
+pub(crate) fn load_into<T: Send>(
+    inputs: &[InputFile],
+    opts: &ReadOptions,
+    keep: bool,
+    strict: bool,
+    f: &(impl Fn(&str) -> T + Sync),
+    consume: &mut impl FnMut(T),
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Loaded> {
+    let mut loaded = Loaded { inputs: inputs.to_vec(), ..Loaded::default() };
     let mut done = 0u64;
     for (fi, input) in inputs.iter().enumerate() {
         let mut first_bad: Option<BadRecord> = None;
@@ -145,7 +160,7 @@ pub(crate) fn load<T: Send>(
                 Outcome::Doc(r) => {
                     loaded.text_bytes += r.text_len;
                     loaded.docs.push(DocInfo { id: r.id, file: fi as u32, start: r.start, end: r.end });
-                    values.push(r.value);
+                    consume(r.value);
                 }
                 Outcome::Bad(b) => {
                     if first_bad.is_none() {
@@ -164,7 +179,7 @@ pub(crate) fn load<T: Send>(
         loaded.input_bytes += retained.len;
         loaded.retained.push(retained);
     }
-    Ok((loaded, values))
+    Ok(loaded)
 }
 
 /// Read the texts of `inputs` (for tools that need the texts themselves,
