@@ -645,20 +645,15 @@ impl Dedup {
                 linked += 1;
             }
         }
-        // Doubtful pairs, most similar first, settled in fixed-size rounds:
-        // after each round the pairs that now fall inside one cluster are
-        // skipped. Round size does not depend on the thread count, so the
-        // result is the same on 1 thread or N.
+        // Doubtful pairs in document order (so that re-reading the texts
+        // walks the input forward and the set cache hits), settled in
+        // fixed-size rounds: after each round the pairs that now fall inside
+        // one cluster are skipped. Round size does not depend on the thread
+        // count, so the result is the same on 1 thread or N.
         const ROUND: usize = 1024;
-        let mut doubtful: Vec<(u32, (u32, u32))> = pairs
-            .iter()
-            .zip(&verdicts)
-            .filter(|&(_, v)| *v == Likeness::Maybe)
-            .map(|(&(a, b), _)| (estimate(sk.sig(a), sk.sig(b)).to_bits() as u32, (a, b)))
-            .collect();
-        // estimates are in [0, 1]: their f64 bits order like the values; sort
-        // descending by estimate, then by pair
-        doubtful.sort_unstable_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+        // candidate pairs come sorted by (a, b)
+        let doubtful: Vec<(u32, u32)> =
+            pairs.iter().zip(&verdicts).filter(|&(_, v)| *v == Likeness::Maybe).map(|(&p, _)| p).collect();
         let shingle = self.sketcher.params().shingle;
         let mut sets: std::collections::HashMap<u32, Option<Vec<u64>>> = std::collections::HashMap::new();
         let mut checked = 0u64;
@@ -667,7 +662,7 @@ impl Dedup {
         while !rest.is_empty() {
             let mut round: Vec<(u32, u32)> = Vec::with_capacity(ROUND);
             while round.len() < ROUND {
-                let Some((&(_, (a, b)), tail)) = rest.split_first() else { break };
+                let Some((&(a, b), tail)) = rest.split_first() else { break };
                 rest = tail;
                 if uf.find(a) != uf.find(b) {
                     round.push((a, b));

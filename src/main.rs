@@ -97,6 +97,22 @@ struct TruthArgs {
     /// Where to write the pairs (JSONL: a, b, jaccard); `-` for standard output.
     #[arg(short, long, default_value = "-")]
     output: PathBuf,
+    /// Run even when the memory estimate exceeds the memory available.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Bytes of memory `truth` needs per input byte, measured: shingle sets
+/// (8 bytes per shingle, about one shingle per 6 input bytes), the sort of
+/// all shingles, ranks and the prefix index peak at about 6 bytes per input
+/// byte on real text; 8 leaves room.
+const TRUTH_BYTES_PER_INPUT_BYTE: u64 = 8;
+
+/// MemAvailable from /proc/meminfo (Linux; None elsewhere).
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
 }
 
 #[derive(Args)]
@@ -448,6 +464,28 @@ fn run_truth(args: TruthArgs) -> Result<(), Failure> {
     }
     let dedup = builder.build()?;
     let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    let size: u64 = inputs
+        .iter()
+        .filter_map(|i| i.path.as_ref())
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let need = size.saturating_mul(TRUTH_BYTES_PER_INPUT_BYTE);
+    if let Some(avail) = available_memory() {
+        if need > avail && !args.force {
+            return Err(Failure {
+                code: EXIT_INPUT,
+                error: anyhow::anyhow!(
+                    "exact ground truth of {:.1} MB of input needs about {:.1} GB of memory and {:.1} GB is available; \
+                     run it on a sample (it is practical up to a few million documents of a few KB on this kind of \
+                     machine) or pass --force to try anyway",
+                    size as f64 / 1e6,
+                    need as f64 / 1e9,
+                    avail as f64 / 1e9
+                ),
+            });
+        }
+    }
     let start = Instant::now();
     let corpus = dedup.read(&inputs, false, &|_| {}).map_err(input_failure)?;
     report_bad_records(&corpus, false);

@@ -139,7 +139,43 @@ def run_gaoya(ids, texts, args):
     return pairs
 
 
-PEERS = {"datasketch": run_datasketch, "rensa": run_rensa, "gaoya": run_gaoya}
+def run_datatrove(ids, texts, args):
+    """datatrove's MinHash pipeline (signatures, buckets, clusters), on the
+    normalized tokens joined by spaces so that its word 5-grams are ours. Its
+    LSH collisions are its duplicates (it does not verify)."""
+    import struct
+    from datatrove.data import Document
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster,
+                                                  MinhashDedupSignature)
+    from datatrove.utils.hashing import HashConfig
+    work = tempfile.mkdtemp(prefix="datatrove-")
+    bands = 16 if args.num_perm % 16 == 0 else 8
+    cfg = MinhashConfig(n_grams=args.ngram, num_buckets=bands, hashes_per_bucket=args.num_perm // bands,
+                        hash_config=HashConfig(precision=64))
+    docs = [Document(text=" ".join(tokens(t)), id=str(i)) for i, t in enumerate(texts)]
+    for step in ([docs, MinhashDedupSignature(output_folder=work + "/sigs", config=cfg)],
+                 [MinhashDedupBuckets(input_folder=work + "/sigs", output_folder=work + "/buckets", config=cfg)],
+                 [MinhashDedupCluster(input_folder=work + "/buckets", output_folder=work + "/clusters", config=cfg,
+                                      save_cluster_id=True)]):
+        LocalPipelineExecutor(pipeline=step, tasks=1, workers=1, logging_dir=work + "/logs").run()
+    label = {}
+    path = work + "/clusters/000000.clusters"
+    if os.path.exists(path):
+        raw = open(path, "rb").read()
+        for doc, cid in struct.iter_unpack("<II", raw):
+            label[doc] = cid
+    first = {}
+    pairs = []
+    for i in range(len(ids)):
+        if i in label:
+            f = first.setdefault(label[i], i)
+            if f != i:
+                pairs.append((f, i))
+    return pairs
+
+
+PEERS = {"datasketch": run_datasketch, "rensa": run_rensa, "gaoya": run_gaoya, "datatrove": run_datatrove}
 
 
 def peer_main(args):
@@ -174,7 +210,7 @@ def main():
     ap.add_argument("--threshold", type=float, default=0.8)
     ap.add_argument("--num-perm", type=int, default=128)
     ap.add_argument("--ngram", type=int, default=5)
-    ap.add_argument("--peers", default="rensa,datasketch,gaoya")
+    ap.add_argument("--peers", default="rensa,datasketch,gaoya,datatrove")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--neardup", default="target/release/neardup")
     ap.add_argument("--run-peer")
