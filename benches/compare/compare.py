@@ -149,16 +149,24 @@ def run_datatrove(ids, texts, args):
     from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster,
                                                   MinhashDedupSignature)
     from datatrove.utils.hashing import HashConfig
+    import datatrove.utils.hashes.xxhash as dx
+    # datatrove passes str to xxhash, which since xxhash 4 wants bytes
+    for name in ("xxhash32", "xxhash64"):
+        orig = getattr(dx, name)
+        setattr(dx, name, lambda s, _f=orig: _f(s.encode() if isinstance(s, str) else s))
     work = tempfile.mkdtemp(prefix="datatrove-")
     bands = 16 if args.num_perm % 16 == 0 else 8
     cfg = MinhashConfig(n_grams=args.ngram, num_buckets=bands, hashes_per_bucket=args.num_perm // bands,
                         hash_config=HashConfig(precision=64))
     docs = [Document(text=" ".join(tokens(t)), id=str(i)) for i, t in enumerate(texts)]
-    for step in ([docs, MinhashDedupSignature(output_folder=work + "/sigs", config=cfg)],
-                 [MinhashDedupBuckets(input_folder=work + "/sigs", output_folder=work + "/buckets", config=cfg)],
-                 [MinhashDedupCluster(input_folder=work + "/buckets", output_folder=work + "/clusters", config=cfg,
-                                      save_cluster_id=True)]):
-        LocalPipelineExecutor(pipeline=step, tasks=1, workers=1, logging_dir=work + "/logs").run()
+    stages = ([docs, MinhashDedupSignature(output_folder=work + "/sigs", config=cfg)],
+              [MinhashDedupBuckets(input_folder=work + "/sigs", output_folder=work + "/buckets", config=cfg)],
+              [MinhashDedupCluster(input_folder=work + "/buckets", output_folder=work + "/clusters", config=cfg,
+                                   save_cluster_id=True)])
+    for n, step in enumerate(stages):
+        # one logging folder per stage: datatrove skips tasks a folder records as done
+        tasks = cfg.num_buckets if n == 1 else 1
+        LocalPipelineExecutor(pipeline=step, tasks=tasks, workers=1, logging_dir="%s/logs%d" % (work, n)).run()
     label = {}
     path = work + "/clusters/000000.clusters"
     if os.path.exists(path):
