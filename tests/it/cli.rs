@@ -144,3 +144,33 @@ fn library_and_cli_agree() {
         assert_eq!(cli[i].1, ids[rep as usize]);
     }
 }
+
+#[test]
+fn gen_is_deterministic_and_lists_its_plants() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = data("seed-article.txt");
+    let run_gen = |name: &str| {
+        let out = dir.path().join(format!("{name}.jsonl"));
+        let planted = dir.path().join(format!("{name}.planted.jsonl"));
+        let o =
+            run(&["gen", s(&seed), "--size", "200K", "-o", s(&out), "--planted", s(&planted), "--seed", "7"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (std::fs::read(&out).unwrap(), std::fs::read_to_string(&planted).unwrap())
+    };
+    let (a, pa) = run_gen("a");
+    let (b, pb) = run_gen("b");
+    assert_eq!((&a, &pa), (&b, &pb));
+    assert!(a.len() >= 200 * 1024);
+    let ids: std::collections::HashSet<String> = String::from_utf8(a)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(pa.lines().count() > 10);
+    for l in pa.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(ids.contains(v["id"].as_str().unwrap()) && ids.contains(v["of"].as_str().unwrap()));
+    }
+    let bad = run(&["gen", s(&seed), "--size", "lots", "-o", s(&dir.path().join("x.jsonl"))]);
+    assert_eq!(bad.status.code(), Some(2));
+}
