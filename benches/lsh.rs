@@ -14,13 +14,7 @@ fn lsh(c: &mut Criterion) {
         docs.push(copy);
     }
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bench.jsonl");
-    let jsonl: String = docs
-        .iter()
-        .enumerate()
-        .map(|(i, t)| format!("{}\n", serde_json::json!({"id": i, "text": t})))
-        .collect();
-    std::fs::write(&path, &jsonl).unwrap();
+    let (path, size) = common::write_jsonl(&docs, dir.path());
     let inputs = neardup::expand_inputs(&[path], Format::Auto).unwrap();
     let dedup = DedupBuilder::new().build().unwrap();
     let corpus = dedup.read(&inputs, false, &|_| {}).unwrap();
@@ -31,7 +25,7 @@ fn lsh(c: &mut Criterion) {
     }
     let mut g = c.benchmark_group("lsh");
     g.sample_size(10);
-    g.throughput(Throughput::Bytes(jsonl.len() as u64));
+    g.throughput(Throughput::Bytes(size));
     g.bench_function("band_link_verify_cluster", |b| b.iter(|| dedup.cluster(&corpus).stats.duplicates));
     g.finish();
 }

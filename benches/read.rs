@@ -8,17 +8,11 @@ mod common;
 fn read(c: &mut Criterion) {
     let docs = common::documents(16 << 20);
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bench.jsonl");
-    let jsonl: String = docs
-        .iter()
-        .enumerate()
-        .map(|(i, t)| format!("{}\n", serde_json::json!({"id": i, "text": t})))
-        .collect();
-    std::fs::write(&path, &jsonl).unwrap();
+    let (path, size) = common::write_jsonl(&docs, dir.path());
     let inputs = neardup::expand_inputs(&[path], Format::Auto).unwrap();
     let mut g = c.benchmark_group("read");
     g.sample_size(10);
-    g.throughput(Throughput::Bytes(jsonl.len() as u64));
+    g.throughput(Throughput::Bytes(size));
     for mmap in [true, false] {
         let mut opts = ReadOptions::default();
         opts.mmap = mmap;

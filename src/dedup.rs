@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bitvec::bitvec;
@@ -16,6 +15,7 @@ use crate::error::{BadRecord, Error, Result};
 use crate::io::load::{Loaded, load_into};
 use crate::io::{AtomicFile, InputFile, ReadOptions};
 use crate::lsh::{self, Likeness, LshParams};
+use crate::pool::Pool;
 use crate::shingle::{ShingleKind, Shingler, jaccard};
 use crate::sketch::{SKETCH_FORMAT_VERSION, SketchKind, SketchParams, Sketcher, estimate};
 
@@ -173,16 +173,7 @@ impl DedupBuilder {
         if self.read.text_field.is_empty() {
             return Err(Error::param("the text field name is empty"));
         }
-        let pool = match self.threads {
-            Some(0) => return Err(Error::param("threads must be at least 1")),
-            Some(n) => Some(Arc::new(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .build()
-                    .map_err(|e| Error::param(format!("cannot start {n} threads: {e}")))?,
-            )),
-            None => None,
-        };
+        let pool = Pool::new(self.threads)?;
         let params = SketchParams {
             kind: self.sketch,
             num_perm: self.num_perm,
@@ -213,7 +204,7 @@ pub struct Dedup {
     lsh_chosen: bool,
     read: ReadOptions,
     strict: bool,
-    pool: Option<Arc<rayon::ThreadPool>>,
+    pool: Pool,
 }
 
 /// The documents of a corpus, sketched and ready to cluster.
@@ -471,10 +462,7 @@ impl Dedup {
 
     /// Worker threads this deduplicator runs on.
     pub fn threads(&self) -> usize {
-        match &self.pool {
-            Some(p) => p.current_num_threads(),
-            None => rayon::current_num_threads(),
-        }
+        self.pool.threads()
     }
 
     /// Run `f` on this deduplicator's thread pool (the global pool when no
@@ -484,10 +472,7 @@ impl Dedup {
     }
 
     fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        match &self.pool {
-            Some(p) => p.install(f),
-            None => f(),
-        }
+        self.pool.install(f)
     }
 
     fn sketch_one(&self, shingler: &mut Shingler, text: &str) -> Sketched {

@@ -29,6 +29,7 @@ mod io;
 mod lsh;
 mod normalize;
 mod passage;
+mod pool;
 mod report;
 mod score;
 mod shingle;

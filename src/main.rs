@@ -350,27 +350,8 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
     }
     let dedup = builder.build()?;
     let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
-
-    let total: u64 = inputs
-        .iter()
-        .filter_map(|i| i.path.as_ref())
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    let bar = progress_bar(total, args.quiet);
-    let corpus = dedup
-        .read(&inputs, args.output.is_some(), &|done| {
-            if let Some(b) = &bar {
-                b.set_position(done);
-            }
-        })
-        .map_err(|e| match e {
-            neardup::Error::Io { .. } | neardup::Error::BadRecord(_) => input_failure(e),
-            other => other.into(),
-        })?;
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    let corpus =
+        with_progress(&inputs, args.quiet, |progress| dedup.read(&inputs, args.output.is_some(), progress))?;
     report_bad_records(&corpus, args.quiet);
     let clustering = dedup.cluster(&corpus);
 
@@ -429,6 +410,35 @@ fn print_bad_records(bad: &[neardup::BadRecord], quiet: bool) {
     if bad.len() > SHOWN {
         eprintln!("neardup: ... and {} more bad records (see --bad-records)", bad.len() - SHOWN);
     }
+}
+
+/// Run a read of `inputs` with a progress bar on a terminal; input errors
+/// (unreadable files, bad records under `--strict`) exit with code 2.
+fn with_progress<T>(
+    inputs: &[neardup::InputFile],
+    quiet: bool,
+    read: impl FnOnce(&(dyn Fn(u64) + Sync)) -> neardup::Result<T>,
+) -> Result<T, Failure> {
+    let total: u64 = inputs
+        .iter()
+        .filter_map(|i| i.path.as_ref())
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = progress_bar(total, quiet);
+    let out = read(&|done| {
+        if let Some(b) = &bar {
+            b.set_position(done);
+        }
+    })
+    .map_err(|e| match e {
+        neardup::Error::Io { .. } | neardup::Error::BadRecord(_) => input_failure(e),
+        other => other.into(),
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    out
 }
 
 fn progress_bar(total: u64, quiet: bool) -> Option<indicatif::ProgressBar> {
@@ -621,26 +631,9 @@ fn run_passages(args: PassagesArgs) -> Result<(), Failure> {
     } else {
         Some(neardup::expand_inputs(&args.against, opts.format).map_err(input_failure)?)
     };
-    let total: u64 = inputs
-        .iter()
-        .filter_map(|i| i.path.as_ref())
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    let bar = progress_bar(total, args.quiet);
-    let run = finder
-        .find_files(&inputs, references.as_deref(), &|done| {
-            if let Some(b) = &bar {
-                b.set_position(done);
-            }
-        })
-        .map_err(|e| match e {
-            neardup::Error::Io { .. } | neardup::Error::BadRecord(_) => input_failure(e),
-            other => other.into(),
-        })?;
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    let run = with_progress(&inputs, args.quiet, |progress| {
+        finder.find_files(&inputs, references.as_deref(), progress)
+    })?;
     print_bad_records(&run.bad_records(), args.quiet);
     let t_write = Instant::now();
     run.write_passages(&args.output)

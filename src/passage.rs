@@ -22,6 +22,7 @@ use crate::hash::{Roller, token_hash};
 use crate::io::load::{Loaded, load};
 use crate::io::{AtomicFile, Format, InputFile, ReadOptions};
 use crate::normalize::Tokenizer;
+use crate::pool::Pool;
 
 /// Default minimum length of a reported passage, in words. Eight words is a
 /// sentence-sized repeat: long enough that ordinary phrases ("as a result of
@@ -136,16 +137,7 @@ impl PassageBuilder {
         if self.min_words < 2 {
             return Err(Error::param(format!("min_words must be at least 2, got {}", self.min_words)));
         }
-        let pool = match self.threads {
-            Some(0) => return Err(Error::param("threads must be at least 1")),
-            Some(n) => Some(std::sync::Arc::new(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .build()
-                    .map_err(|e| Error::param(format!("cannot start {n} threads: {e}")))?,
-            )),
-            None => None,
-        };
+        let pool = Pool::new(self.threads)?;
         let k = KGRAM.min(self.min_words);
         Ok(PassageFinder {
             min_words: self.min_words,
@@ -166,7 +158,7 @@ pub struct PassageFinder {
     k: usize,
     w: usize,
     scope: Scope,
-    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+    pool: Pool,
     read: ReadOptions,
     strict: bool,
 }
@@ -356,17 +348,11 @@ impl PassageFinder {
 
     /// Worker threads this finder runs on.
     pub fn threads(&self) -> usize {
-        match &self.pool {
-            Some(p) => p.current_num_threads(),
-            None => rayon::current_num_threads(),
-        }
+        self.pool.threads()
     }
 
     fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        match &self.pool {
-            Some(p) => p.install(f),
-            None => f(),
-        }
+        self.pool.install(f)
     }
 
     /// Winnowed fingerprints of one text: `(hash, token position)`, the hash

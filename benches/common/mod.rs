@@ -24,3 +24,16 @@ pub fn documents(target: u64) -> Vec<String> {
 pub fn bytes(docs: &[String]) -> u64 {
     docs.iter().map(|d| d.len() as u64).sum()
 }
+
+/// Write `docs` as JSONL (`id`, `text`) into `dir`; returns the path and the
+/// file's size.
+pub fn write_jsonl(docs: &[String], dir: &std::path::Path) -> (std::path::PathBuf, u64) {
+    let path = dir.join("bench.jsonl");
+    let jsonl: String = docs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{}\n", serde_json::json!({"id": i, "text": t})))
+        .collect();
+    std::fs::write(&path, &jsonl).unwrap();
+    (path, jsonl.len() as u64)
+}
