@@ -224,6 +224,8 @@ struct Sketches {
     sigs: Vec<u32>,
     samples: Vec<u32>,
     sets: Option<Vec<Vec<u64>>>,
+    /// Estimate mode: the shingle set of each small document.
+    small: Vec<Option<Box<[u64]>>>,
 }
 
 impl Sketches {
@@ -233,12 +235,14 @@ impl Sketches {
             sigs: Vec::with_capacity(num_perm * capacity),
             samples: Vec::with_capacity(capacity),
             sets: exact.then(Vec::new),
+            small: Vec::with_capacity(capacity),
         }
     }
 
     fn push(&mut self, s: Sketched) {
         self.sigs.extend_from_slice(&s.sig);
         self.samples.push(s.samples);
+        self.small.push(s.small);
         if let (Some(sets), Some(set)) = (self.sets.as_mut(), s.set) {
             sets.push(set);
         }
@@ -263,6 +267,24 @@ struct Sketched {
     sig: Vec<u32>,
     samples: u32,
     set: Option<Vec<u64>>,
+    small: Option<Box<[u64]>>,
+}
+
+/// In estimate mode, a document with at most this many distinct shingles
+/// keeps its shingle set (no bigger than its signature), so that its doubtful
+/// pairs are settled without re-reading its text.
+const SMALL_SET_MAX: usize = 128;
+
+/// The sorted, unique set of `hashes` if it has at most [`SMALL_SET_MAX`]
+/// elements (`hashes` holds every shingle of the document, or more than
+/// `2 * SMALL_SET_MAX` of them when it was cut short).
+fn small_set(mut hashes: Vec<u64>) -> Option<Box<[u64]>> {
+    if hashes.is_empty() || hashes.len() > 2 * SMALL_SET_MAX {
+        return None;
+    }
+    hashes.sort_unstable();
+    hashes.dedup();
+    (hashes.len() <= SMALL_SET_MAX).then(|| hashes.into_boxed_slice())
 }
 
 /// Bytes of re-read shingle sets kept between rounds of exact checks.
@@ -481,20 +503,27 @@ impl Dedup {
         match self.verify {
             Verify::Estimate if self.sketcher.params().kind == SketchKind::Oph => {
                 let mut acc = self.sketcher.oph_accumulator(&mut sig);
-                shingler.for_each_hash(text, |h| acc.update(h));
+                // keep the hashes while the document may still be small
+                let mut few: Vec<u64> = Vec::new();
+                shingler.for_each_hash(text, |h| {
+                    acc.update(h);
+                    if few.len() <= 2 * SMALL_SET_MAX {
+                        few.push(h);
+                    }
+                });
                 let samples = acc.finish() as u32;
-                Sketched { sig, samples, set: None }
+                Sketched { sig, samples, set: None, small: small_set(few) }
             }
             Verify::Estimate => {
                 let mut hashes = Vec::new();
                 shingler.for_each_hash(text, |h| hashes.push(h));
-                let samples = self.sketcher.sketch_into(hashes, &mut sig) as u32;
-                Sketched { sig, samples, set: None }
+                let samples = self.sketcher.sketch_into(hashes.iter().copied(), &mut sig) as u32;
+                Sketched { sig, samples, set: None, small: small_set(hashes) }
             }
             Verify::Exact => {
                 let set = shingler.shingle_set(text);
                 let samples = self.sketcher.sketch_into(set.iter().copied(), &mut sig) as u32;
-                Sketched { sig, samples, set: Some(set) }
+                Sketched { sig, samples, set: Some(set), small: None }
             }
         }
     }
@@ -659,8 +688,11 @@ impl Dedup {
                 sets.clear();
                 cached_bytes = 0;
             }
-            let mut need: Vec<u32> =
-                round.iter().flat_map(|&(a, b)| [a, b]).filter(|d| !sets.contains_key(d)).collect();
+            let mut need: Vec<u32> = round
+                .iter()
+                .flat_map(|&(a, b)| [a, b])
+                .filter(|&d| sk.small[d as usize].is_none() && !sets.contains_key(&d))
+                .collect();
             need.sort_unstable();
             need.dedup();
             let fresh: Vec<Option<Vec<u64>>> = need
@@ -669,9 +701,15 @@ impl Dedup {
                 .collect();
             cached_bytes += fresh.iter().map(|s| s.as_ref().map_or(0, |v| v.len() * 8 + 32)).sum::<usize>();
             sets.extend(need.into_iter().zip(fresh));
+            let set_of = |d: u32| -> Option<&[u64]> {
+                match &sk.small[d as usize] {
+                    Some(small) => Some(small),
+                    None => sets.get(&d).and_then(|s| s.as_deref()),
+                }
+            };
             let ok: Vec<bool> = round
                 .par_iter()
-                .map(|&(a, b)| match (&sets[&a], &sets[&b]) {
+                .map(|&(a, b)| match (set_of(a), set_of(b)) {
                     (Some(x), Some(y)) => jaccard(x, y) >= self.threshold,
                     // text unavailable: the estimate decides
                     _ => estimate(sk.sig(a), sk.sig(b)) >= self.threshold,
@@ -783,6 +821,18 @@ mod tests {
             assert_eq!(c.stats.duplicates, 1);
             assert!(c.similarities()[2] >= 0.5 && c.similarities()[2] < 1.0);
         }
+    }
+
+    #[test]
+    fn small_sets_are_kept_only_when_small() {
+        assert_eq!(small_set(vec![3, 1, 3, 2]).as_deref(), Some(&[1u64, 2, 3][..]));
+        assert!(small_set(Vec::new()).is_none());
+        assert!(small_set((0..=SMALL_SET_MAX as u64).collect()).is_none());
+        // duplicates do not count against the limit
+        let mut dup: Vec<u64> = (0..SMALL_SET_MAX as u64).collect();
+        dup.extend(0..10);
+        assert_eq!(small_set(dup).map(|s| s.len()), Some(SMALL_SET_MAX));
+        assert!(small_set((0..(2 * SMALL_SET_MAX + 1) as u64).map(|i| i % 3).collect()).is_none());
     }
 
     #[test]
