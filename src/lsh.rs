@@ -122,21 +122,10 @@ pub fn candidates(
 ) -> Vec<(u32, u32)> {
     keys.par_sort_unstable();
     keys.dedup();
-    // bucket boundaries
-    let mut groups: Vec<(usize, usize)> = Vec::new();
-    let mut i = 0;
-    while i < keys.len() {
-        let mut j = i + 1;
-        while j < keys.len() && keys[j].0 == keys[i].0 {
-            j += 1;
-        }
-        if j - i > 1 {
-            groups.push((i, j));
-        }
-        i = j;
-    }
+    // buckets: runs of one key, two members or more
+    let buckets: Vec<&[(u64, u32)]> = keys.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1).collect();
     let mut pairs: Vec<(u32, u32)> =
-        groups.par_iter().flat_map_iter(|&(s, e)| bucket_pairs(&keys[s..e], maybe_similar)).collect();
+        buckets.par_iter().flat_map_iter(|g| bucket_pairs(g, maybe_similar)).collect();
     pairs.par_sort_unstable();
     pairs.dedup();
     pairs

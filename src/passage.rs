@@ -485,26 +485,16 @@ impl PassageFinder {
         // stable by hash: entries were made in (document, position) order
         radix_sort_by_hash(&mut index);
         let indexed = index.len();
-        let mut groups: Vec<(usize, usize)> = Vec::new();
-        let mut i = 0;
-        while i < index.len() {
-            let mut j = i + 1;
-            while j < index.len() && index[j].0 == index[i].0 {
-                j += 1;
-            }
-            if j - i > 1 {
-                groups.push((i, j));
-            }
-            i = j;
-        }
+        // runs of one fingerprint hash, two occurrences or more
+        let groups: Vec<&[(u32, u32, u32)]> =
+            index.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1).collect();
         let k = self.k as u32;
         let n_ref = n_ref as u32;
         let scope = self.scope;
         // seeds: (copy doc, copy pos, source doc, source pos)
         let seeds: Vec<(u32, u32, u32, u32)> = groups
             .par_iter()
-            .flat_map_iter(|&(s, e)| {
-                let g = &index[s..e];
+            .flat_map_iter(|g| {
                 let mut out = Vec::new();
                 for (x, &(_, d, p)) in g.iter().enumerate() {
                     if d < n_ref {
