@@ -75,40 +75,16 @@ def cluster_and_write(ids, pairs, out_path):
             out.write(json.dumps({"id": ids[i], "cluster": ids[first], "similarity": 1.0}) + "\n")
 
 
-def run_datasketch(ids, texts, args):
-    from datasketch import MinHash, MinHashLSH
-    lsh = MinHashLSH(threshold=args.threshold, num_perm=args.num_perm)
+def sketch_query_verify(texts, args, lsh, sketch):
+    """The usual MinHash-LSH loop: sketch every document with `sketch(shingles)`
+    and insert it into `lsh`, then query each and keep the earlier candidates
+    whose estimated Jaccard reaches the threshold."""
     sigs = []
     for i, t in enumerate(texts):
         sh = shingles(t, args.ngram)
-        m = MinHash(num_perm=args.num_perm)
-        if sh:
-            m.update_batch([s.encode() for s in sh])
+        m = sketch(sh) if sh else None
+        if m is not None:
             lsh.insert(i, m)
-        sigs.append(m if sh else None)
-    pairs = []
-    for i, m in enumerate(sigs):
-        if m is None:
-            continue
-        for j in lsh.query(m):
-            if j < i and sigs[j].jaccard(m) >= args.threshold:
-                pairs.append((j, i))
-    return pairs
-
-
-def run_rensa(ids, texts, args):
-    from rensa import RMinHash, RMinHashLSH
-    bands = 16 if args.num_perm % 16 == 0 else 8
-    lsh = RMinHashLSH(threshold=args.threshold, num_perm=args.num_perm, num_bands=bands)
-    sigs = []
-    for i, t in enumerate(texts):
-        sh = shingles(t, args.ngram)
-        if not sh:
-            sigs.append(None)
-            continue
-        m = RMinHash(num_perm=args.num_perm, seed=42)
-        m.update(sh)
-        lsh.insert(i, m)
         sigs.append(m)
     pairs = []
     for i, m in enumerate(sigs):
@@ -118,6 +94,30 @@ def run_rensa(ids, texts, args):
             if j < i and sigs[j].jaccard(m) >= args.threshold:
                 pairs.append((j, i))
     return pairs
+
+
+def run_datasketch(ids, texts, args):
+    from datasketch import MinHash, MinHashLSH
+
+    def sketch(sh):
+        m = MinHash(num_perm=args.num_perm)
+        m.update_batch([s.encode() for s in sh])
+        return m
+
+    return sketch_query_verify(texts, args, MinHashLSH(threshold=args.threshold, num_perm=args.num_perm), sketch)
+
+
+def run_rensa(ids, texts, args):
+    from rensa import RMinHash, RMinHashLSH
+    bands = 16 if args.num_perm % 16 == 0 else 8
+
+    def sketch(sh):
+        m = RMinHash(num_perm=args.num_perm, seed=42)
+        m.update(sh)
+        return m
+
+    lsh = RMinHashLSH(threshold=args.threshold, num_perm=args.num_perm, num_bands=bands)
+    return sketch_query_verify(texts, args, lsh, sketch)
 
 
 def run_gaoya(ids, texts, args):
