@@ -200,7 +200,7 @@ struct Tokens {
     /// The normalized tokens' bytes, back to back.
     arena: Vec<u8>,
     /// End of each token in the arena (its start is the previous end).
-    ends: Vec<u32>,
+    ends: Vec<usize>,
     /// Byte span of the chunk each token came from.
     spans: Vec<(usize, usize)>,
 }
@@ -214,7 +214,7 @@ impl Tokens {
         };
         tk.for_each_token(text, |tok, s, e| {
             t.arena.extend_from_slice(tok.as_bytes());
-            t.ends.push(t.arena.len() as u32);
+            t.ends.push(t.arena.len());
             t.spans.push((s, e));
         });
         t
@@ -226,12 +226,12 @@ impl Tokens {
 
     /// Bytes of memory held.
     fn weight(&self) -> usize {
-        self.arena.capacity() + self.ends.capacity() * 4 + self.spans.capacity() * 16
+        self.arena.capacity() + self.ends.capacity() * 8 + self.spans.capacity() * 16
     }
 
     fn word(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.arena[start..self.ends[i] as usize]
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.arena[start..self.ends[i]]
     }
 
     /// Byte span of tokens `i..j`.
