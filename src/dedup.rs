@@ -263,11 +263,11 @@ impl Sketches {
 }
 
 /// What one document turned into while reading.
-struct Sketched {
-    sig: Vec<u32>,
-    samples: u32,
-    set: Option<Vec<u64>>,
-    small: Option<Box<[u64]>>,
+pub(crate) struct Sketched {
+    pub(crate) sig: Vec<u32>,
+    pub(crate) samples: u32,
+    pub(crate) set: Option<Vec<u64>>,
+    pub(crate) small: Option<Box<[u64]>>,
 }
 
 /// In estimate mode, a document with at most this many distinct shingles
@@ -497,7 +497,7 @@ impl Dedup {
         self.pool.install(f)
     }
 
-    fn sketch_one(&self, shingler: &mut Shingler, text: &str) -> Sketched {
+    pub(crate) fn sketch_one(&self, shingler: &mut Shingler, text: &str) -> Sketched {
         let k = self.sketcher.params().num_perm as usize;
         let mut sig = vec![0u32; k];
         match self.verify {
@@ -591,7 +591,7 @@ impl Dedup {
     /// Half-width of the band around the threshold inside which a
     /// signature estimate is not trusted: three standard errors of an
     /// estimate from `samples` independent slots, plus two slots.
-    fn doubt(&self, samples: u32) -> f64 {
+    pub(crate) fn doubt(&self, samples: u32) -> f64 {
         let k = f64::from(samples.max(1));
         let t = self.threshold;
         3.0 * (t * (1.0 - t) / k).sqrt() + 2.0 / k

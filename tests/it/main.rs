@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cli;
+mod index;
 mod oracle;
 mod passages;
 mod real_corpus;
