@@ -22,6 +22,12 @@ use crate::sketch::estimate;
 /// Band-bucket shards (a power of two).
 const SHARDS: usize = 64;
 
+/// A bucket keeps at most this many documents. Boilerplate pages land in the
+/// same buckets by the thousand; one of them is enough to recognize the next
+/// copy, and the cap keeps an insert's cost bounded. A page whose only
+/// matches are beyond the cap of every band they share is missed.
+const BUCKET_CAP: usize = 64;
+
 /// What [`Index::insert`] found.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -177,7 +183,10 @@ impl Index {
         if s.samples > 0 {
             for &k in &keys {
                 if let Ok(mut shard) = self.shard(k).lock() {
-                    shard.entry(k).or_default().push(n);
+                    let members = shard.entry(k).or_default();
+                    if members.len() < BUCKET_CAP {
+                        members.push(n);
+                    }
                 }
             }
         }

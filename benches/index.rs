@@ -1,0 +1,68 @@
+//! Index insert and query latency for 5 KB pages with many documents already
+//! indexed (NEARDUP_BENCH_INDEX_DOCS, default 100,000), on one thread.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use neardup::{DedupBuilder, Index, Verdict};
+
+mod common;
+
+/// 5 KB pages: consecutive generated documents glued together.
+fn pages(n: usize) -> Vec<String> {
+    // JSON escaping makes the generated corpus larger than its text: ask for more
+    let docs = common::documents((n as u64 + 16) * 7000);
+    let mut out = Vec::with_capacity(n);
+    let mut cur = String::new();
+    for d in docs {
+        cur.push_str(&d);
+        cur.push('\n');
+        if cur.len() >= 5000 {
+            out.push(std::mem::take(&mut cur));
+            if out.len() == n {
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn index(c: &mut Criterion) {
+    let n: usize =
+        std::env::var("NEARDUP_BENCH_INDEX_DOCS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let pages = pages(n + 1000);
+    assert_eq!(pages.len(), n + 1000, "not enough generated text");
+    let index = pool.install(|| {
+        let index = Index::new(DedupBuilder::new().threads(1).build().unwrap());
+        for (i, p) in pages[..n].iter().enumerate() {
+            index.insert(&format!("p{i}"), p);
+        }
+        index
+    });
+    // known answer: an indexed page queried again finds itself
+    assert_eq!(index.query(&pages[0])[0].id, "p0");
+    assert_eq!(index.insert("p0", &pages[0]), Verdict::Exists);
+    let fresh = &pages[n..];
+    let next = AtomicU64::new(0);
+    let mut g = c.benchmark_group("index");
+    g.bench_function(format!("insert_5kb_with_{n}_indexed"), |b| {
+        b.iter(|| {
+            let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+            let text = &fresh[i % fresh.len()];
+            black_box(index.insert(&format!("new{i}"), text))
+        })
+    });
+    g.bench_function(format!("query_5kb_with_{n}_indexed"), |b| {
+        let mut i = 0usize;
+        b.iter(|| {
+            i += 1;
+            black_box(index.query(&pages[i % n]).len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, index);
+criterion_main!(benches);
