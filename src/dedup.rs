@@ -395,7 +395,8 @@ fn format_sim(s: f64) -> String {
 }
 
 fn push_json_str(out: &mut String, s: &str) {
-    // serde_json's escaping, without an intermediate allocation per call
+    // serde_json's escaping (one small allocation per id; encoding a str
+    // cannot fail)
     out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
 }
 
@@ -490,10 +491,6 @@ impl Dedup {
     /// Run `f` on this deduplicator's thread pool (the global pool when no
     /// thread count was set).
     pub fn install_pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        self.install(f)
-    }
-
-    fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         self.pool.install(f)
     }
 
@@ -557,7 +554,7 @@ impl Dedup {
         };
         let keep = keep_records || self.verify == Verify::Estimate;
         let mut sketches = Sketches::new(k, self.verify == Verify::Exact, 0);
-        let loaded = self.install(|| {
+        let loaded = self.pool.install(|| {
             load_into(inputs, &self.read, keep, self.strict, &sketch, &mut |v| sketches.push(v), progress)
         })?;
         let mut corpus = Corpus { loaded, sketches, read_time: Duration::ZERO };
@@ -568,12 +565,12 @@ impl Dedup {
     /// Cluster a read corpus.
     pub fn cluster(&self, corpus: &Corpus) -> Clustering {
         let source = CorpusText { corpus, opts: &self.read };
-        self.install(|| self.cluster_sketches(&corpus.sketches, &source))
+        self.pool.install(|| self.cluster_sketches(&corpus.sketches, &source))
     }
 
     /// Cluster in-memory texts (index = input order).
     pub fn cluster_texts<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Clustering {
-        self.install(|| {
+        self.pool.install(|| {
             let shingle = self.sketcher.params().shingle;
             let sketched: Vec<Sketched> = texts
                 .par_iter()

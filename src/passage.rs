@@ -351,10 +351,6 @@ impl PassageFinder {
         self.pool.threads()
     }
 
-    fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        self.pool.install(f)
-    }
-
     /// Winnowed fingerprints of one text: `(hash, token position)`, the hash
     /// cut to 32 bits (every match is confirmed on the tokens anyway).
     pub(crate) fn fingerprints(&self, tk: &mut Tokenizer, text: &str) -> Vec<(u32, u32)> {
@@ -388,7 +384,7 @@ impl PassageFinder {
         references: Option<&[InputFile]>,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<PassageRun> {
-        self.install(|| {
+        self.pool.install(|| {
             let start = std::time::Instant::now();
             let fp = |text: &str| {
                 thread_local! {
@@ -432,7 +428,7 @@ impl PassageFinder {
 
     /// Find the passages of in-memory texts (index = input order).
     pub fn find_texts<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Passage> {
-        self.install(|| {
+        self.pool.install(|| {
             let fps: Vec<Vec<(u32, u32)>> = texts
                 .par_iter()
                 .map_init(Tokenizer::new, |tk, t| self.fingerprints(tk, t.as_ref()))
@@ -449,7 +445,7 @@ impl PassageFinder {
         texts: &[S],
         references: &[R],
     ) -> Vec<Passage> {
-        self.install(|| {
+        self.pool.install(|| {
             let mut fps: Vec<Vec<(u32, u32)>> = references
                 .par_iter()
                 .map_init(Tokenizer::new, |tk, t| self.fingerprints(tk, t.as_ref()))
