@@ -20,7 +20,7 @@ use crate::shingle::{ShingleKind, Shingler, jaccard};
 use crate::sketch::{SKETCH_FORMAT_VERSION, SketchKind, SketchParams, Sketcher, estimate};
 
 /// How candidate pairs are checked against the threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Verify {
@@ -494,6 +494,22 @@ impl Dedup {
         self.pool.install(f)
     }
 
+    /// Sketch one text with this thread's cached shingler.
+    pub(crate) fn sketch_text(&self, text: &str) -> Sketched {
+        thread_local! {
+            static SHINGLER: std::cell::RefCell<Option<Shingler>> = const { std::cell::RefCell::new(None) };
+        }
+        let shingle = self.sketcher.params().shingle;
+        SHINGLER.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let sh = match slot.as_mut() {
+                Some(s) if s.kind() == shingle => s,
+                _ => slot.insert(Shingler::new(shingle)),
+            };
+            self.sketch_one(sh, text)
+        })
+    }
+
     pub(crate) fn sketch_one(&self, shingler: &mut Shingler, text: &str) -> Sketched {
         let k = self.sketcher.params().num_perm as usize;
         let mut sig = vec![0u32; k];
@@ -538,20 +554,7 @@ impl Dedup {
     ) -> Result<Corpus> {
         let start = Instant::now();
         let k = self.sketcher.params().num_perm as usize;
-        let shingle = self.sketcher.params().shingle;
-        let sketch = |text: &str| {
-            thread_local! {
-                static SHINGLER: std::cell::RefCell<Option<Shingler>> = const { std::cell::RefCell::new(None) };
-            }
-            SHINGLER.with(|cell| {
-                let mut slot = cell.borrow_mut();
-                let sh = match slot.as_mut() {
-                    Some(s) if s.kind() == shingle => s,
-                    _ => slot.insert(Shingler::new(shingle)),
-                };
-                self.sketch_one(sh, text)
-            })
-        };
+        let sketch = |text: &str| self.sketch_text(text);
         let keep = keep_records || self.verify == Verify::Estimate;
         let mut sketches = Sketches::new(k, self.verify == Verify::Exact, 0);
         let loaded = self.pool.install(|| {

@@ -30,6 +30,15 @@ pub enum Error {
     /// Two sketches made with different parameters were compared.
     #[error("incompatible sketches: {0}")]
     Incompatible(String),
+    /// A saved index could not be opened: truncated, corrupted, or written by
+    /// a newer neardup.
+    #[error("{}: {reason}", path.display())]
+    BadIndex {
+        /// The index file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An output path names one of the inputs.
     #[error("refusing to overwrite input file {}", .0.display())]
     WouldOverwriteInput(PathBuf),

@@ -41,7 +41,7 @@ mod truth;
 pub use crate::cluster::UnionFind;
 pub use crate::dedup::{ClusterStats, Clustering, Corpus, Dedup, DedupBuilder, Verify};
 pub use crate::error::{BadRecord, Error, Result};
-pub use crate::index::{Index, Match, Verdict};
+pub use crate::index::{INDEX_FORMAT_VERSION, Index, Match, Verdict};
 pub use crate::io::{AtomicFile, Format, InputFile, ReadOptions, expand_inputs, read_texts};
 pub use crate::lsh::LshParams;
 pub use crate::normalize::{Token, Tokenizer};

@@ -10,6 +10,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use neardup::{DedupBuilder, Format, ReadOptions, ShingleKind, SketchKind, Summary, Verify};
 
+#[path = "cli/index.rs"]
+mod index_cmd;
+
 /// Exit codes.
 const EXIT_INTERNAL: u8 = 1;
 const EXIT_INPUT: u8 = 2;
@@ -37,6 +40,9 @@ enum Command {
     Gen(GenArgs),
     /// Score clusters against ground truth: pair, closure and document precision/recall.
     Score(ScoreArgs),
+    /// An incremental near-duplicate index on disk: build it, add to it, query it.
+    #[command(subcommand)]
+    Index(index_cmd::IndexCommand),
 }
 
 #[derive(Args)]
@@ -174,6 +180,12 @@ struct InputArgs {
     /// Input files or directories (walked recursively); `-` reads standard input.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Args)]
+struct ReadArgs {
     /// Input format: by extension (.jsonl/.ndjson/.json are JSONL, others text) when auto.
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     format: FormatArg,
@@ -199,6 +211,28 @@ struct DedupArgs {
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
+    params: ParamArgs,
+    /// Write one JSON line per document: id, cluster (representative id), similarity.
+    #[arg(long)]
+    clusters: Option<PathBuf>,
+    /// Write the deduplicated corpus (records copied byte for byte).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Write the summary as JSON.
+    #[arg(long)]
+    summary_json: Option<PathBuf>,
+    /// Write every skipped bad record (file, line, reason) as JSON lines.
+    #[arg(long)]
+    bad_records: Option<PathBuf>,
+    /// Print no summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// The near-duplicate parameters shared by `dedup` and `index build`.
+#[derive(Args)]
+struct ParamArgs {
+    #[command(flatten)]
     shingle: ShingleArgs,
     /// Jaccard similarity at or above which documents are near-duplicates.
     #[arg(long, default_value_t = 0.8)]
@@ -221,21 +255,34 @@ struct DedupArgs {
     /// How candidate pairs are verified.
     #[arg(long, value_enum, default_value_t = VerifyArg::Estimate)]
     verify: VerifyArg,
-    /// Write one JSON line per document: id, cluster (representative id), similarity.
-    #[arg(long)]
-    clusters: Option<PathBuf>,
-    /// Write the deduplicated corpus (records copied byte for byte).
-    #[arg(short, long)]
-    output: Option<PathBuf>,
-    /// Write the summary as JSON.
-    #[arg(long)]
-    summary_json: Option<PathBuf>,
-    /// Write every skipped bad record (file, line, reason) as JSON lines.
-    #[arg(long)]
-    bad_records: Option<PathBuf>,
-    /// Print no summary.
-    #[arg(short, long)]
-    quiet: bool,
+}
+
+impl ParamArgs {
+    /// A builder with these parameters and the read options of `read`.
+    fn builder(&self, read: &ReadArgs) -> DedupBuilder {
+        let mut builder = DedupBuilder::new()
+            .threshold(self.threshold)
+            .shingle(self.shingle.kind())
+            .sketch(match self.sketch {
+                SketchArg::Oph => SketchKind::Oph,
+                SketchArg::Minhash => SketchKind::MinHash,
+            })
+            .num_perm(self.num_perm)
+            .seed(self.seed)
+            .verify(match self.verify {
+                VerifyArg::Estimate => Verify::Estimate,
+                VerifyArg::Exact => Verify::Exact,
+            })
+            .strict(read.strict)
+            .read_options(read_options(read));
+        if let (Some(b), Some(r)) = (self.bands, self.rows) {
+            builder = builder.banding(b, r);
+        }
+        if let Some(t) = read.threads {
+            builder = builder.threads(t);
+        }
+        builder
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -291,6 +338,7 @@ fn main() -> ExitCode {
         Command::Truth(args) => run_truth(args),
         Command::Score(args) => run_score(args),
         Command::Gen(args) => run_gen(args),
+        Command::Index(cmd) => index_cmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -310,7 +358,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn read_options(a: &InputArgs) -> ReadOptions {
+fn read_options(a: &ReadArgs) -> ReadOptions {
     let mut opts = ReadOptions::default();
     opts.format = match a.format {
         FormatArg::Auto => Format::Auto,
@@ -326,28 +374,8 @@ fn read_options(a: &InputArgs) -> ReadOptions {
 
 fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
     let start = Instant::now();
-    let opts = read_options(&args.input);
-    let mut builder = DedupBuilder::new()
-        .threshold(args.threshold)
-        .shingle(args.shingle.kind())
-        .sketch(match args.sketch {
-            SketchArg::Oph => SketchKind::Oph,
-            SketchArg::Minhash => SketchKind::MinHash,
-        })
-        .num_perm(args.num_perm)
-        .seed(args.seed)
-        .verify(match args.verify {
-            VerifyArg::Estimate => Verify::Estimate,
-            VerifyArg::Exact => Verify::Exact,
-        })
-        .strict(args.input.strict)
-        .read_options(opts.clone());
-    if let (Some(b), Some(r)) = (args.bands, args.rows) {
-        builder = builder.banding(b, r);
-    }
-    if let Some(t) = args.input.threads {
-        builder = builder.threads(t);
-    }
+    let opts = read_options(&args.input.read);
+    let builder = args.params.builder(&args.input.read);
     let dedup = builder.build()?;
     let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
     let corpus =
@@ -462,14 +490,14 @@ fn peak_rss() -> Option<u64> {
 }
 
 fn run_truth(args: TruthArgs) -> Result<(), Failure> {
-    let opts = read_options(&args.input);
+    let opts = read_options(&args.input.read);
     let mut builder = DedupBuilder::new()
         .threshold(args.threshold)
         .shingle(args.shingle.kind())
         .verify(Verify::Exact)
-        .strict(args.input.strict)
+        .strict(args.input.read.strict)
         .read_options(opts.clone());
-    if let Some(t) = args.input.threads {
+    if let Some(t) = args.input.read.threads {
         builder = builder.threads(t);
     }
     let dedup = builder.build()?;
@@ -615,13 +643,13 @@ fn run_score(args: ScoreArgs) -> Result<(), Failure> {
 
 fn run_passages(args: PassagesArgs) -> Result<(), Failure> {
     let start = Instant::now();
-    let opts = read_options(&args.input);
+    let opts = read_options(&args.input.read);
     let mut builder = neardup::PassageBuilder::new()
         .min_words(args.min_words)
         .scope(if args.within { neardup::Scope::Within } else { neardup::Scope::Corpus })
         .read_options(opts.clone())
-        .strict(args.input.strict);
-    if let Some(t) = args.input.threads {
+        .strict(args.input.read.strict);
+    if let Some(t) = args.input.read.threads {
         builder = builder.threads(t);
     }
     let finder = builder.build()?;
@@ -706,7 +734,7 @@ fn run_passages(args: PassagesArgs) -> Result<(), Failure> {
 
 fn run_gen(args: GenArgs) -> Result<(), Failure> {
     let start = Instant::now();
-    let opts = read_options(&args.input);
+    let opts = read_options(&args.input.read);
     let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
     let (texts, bad) = neardup::read_texts(&inputs, &opts).map_err(input_failure)?;
     print_bad_records(&bad, false);

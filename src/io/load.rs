@@ -182,6 +182,43 @@ pub(crate) fn load_into<T: Send>(
     Ok(loaded)
 }
 
+/// Stream `inputs` without keeping them: `f(text)` runs in parallel (on the
+/// caller's rayon pool) and `consume(id, value)` in input order, block by
+/// block, so memory does not grow with the corpus. Returns the bad records;
+/// with `strict`, the first bad record is an error.
+pub(crate) fn stream<T: Send>(
+    inputs: &[InputFile],
+    opts: &ReadOptions,
+    strict: bool,
+    f: &(impl Fn(&str) -> T + Sync),
+    consume: &mut impl FnMut(&str, T),
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<BadRecord>> {
+    let mut bad = Vec::new();
+    let mut done = 0u64;
+    for input in inputs {
+        let mut failed: Option<BadRecord> = None;
+        read_input(input, opts, false, f, &mut |o, bytes| {
+            done += bytes;
+            match o {
+                Outcome::Doc(r) if failed.is_none() => consume(&r.id, r.value),
+                Outcome::Doc(_) => {}
+                Outcome::Bad(b) => {
+                    if strict && failed.is_none() {
+                        failed = Some(b.clone());
+                    }
+                    bad.push(b);
+                }
+            }
+            progress(done);
+        })?;
+        if let Some(b) = failed {
+            return Err(Error::BadRecord(b));
+        }
+    }
+    Ok(bad)
+}
+
 /// Read the texts of `inputs` (for tools that need the texts themselves,
 /// such as the corpus generator), with the records that could not be used.
 pub fn read_texts(inputs: &[InputFile], opts: &ReadOptions) -> Result<(Vec<String>, Vec<BadRecord>)> {

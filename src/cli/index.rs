@@ -1,0 +1,296 @@
+//! `neardup index build | add | query | info`: the incremental index on
+//! disk, so that a pipeline can check each new crawl against everything seen
+//! before.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use neardup::{AtomicFile, Index, Match, Verdict};
+
+use super::{
+    Failure, InputArgs, ParamArgs, ReadArgs, input_failure, print_bad_records, read_options, with_progress,
+};
+
+#[derive(Subcommand)]
+pub(crate) enum IndexCommand {
+    /// Build an index from corpora (records inserted in input order).
+    Build(BuildArgs),
+    /// Add corpora to an index; it is saved in place (atomically) unless -o is given.
+    Add(AddArgs),
+    /// Check records against an index without adding them: one verdict per record, as JSON lines.
+    Query(QueryArgs),
+    /// Print an index's parameters and size.
+    Info {
+        /// The index file.
+        index: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct BuildArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    params: ParamArgs,
+    /// Where to write the index.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Keep 16 bits of each signature slot and no shingle sets (about half the memory; every pair
+    /// verified by the estimate).
+    #[arg(long)]
+    compact: bool,
+    /// Write one verdict per record (id, verdict, of, similarity) as JSON lines.
+    #[arg(long)]
+    verdicts: Option<PathBuf>,
+    /// Print no summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct AddArgs {
+    /// The index to add to.
+    index: PathBuf,
+    #[command(flatten)]
+    input: InputArgs,
+    /// Write the grown index here instead of replacing INDEX.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Write one verdict per record (id, verdict, of, similarity) as JSON lines.
+    #[arg(long)]
+    verdicts: Option<PathBuf>,
+    /// Print no summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct QueryArgs {
+    /// The index to check against.
+    index: PathBuf,
+    /// Records to check (files or directories); `-` (default) reads standard input.
+    #[arg(default_value = "-")]
+    inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    read: ReadArgs,
+    /// Where to write the verdicts; `-` (default) is standard output.
+    #[arg(short, long, default_value = "-")]
+    output: PathBuf,
+    /// List every indexed document at or above the threshold, not only the best.
+    #[arg(long)]
+    all: bool,
+    /// Print no summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+pub(crate) fn run(cmd: IndexCommand) -> Result<(), Failure> {
+    match cmd {
+        IndexCommand::Build(a) => {
+            let dedup = a.params.builder(&a.input.read).build()?;
+            let index = if a.compact { Index::new_compact(dedup) } else { Index::new(dedup) };
+            grow(&index, &a.input, &a.output, a.verdicts.as_deref(), a.quiet)
+        }
+        IndexCommand::Add(a) => {
+            let index = open(&a.index, a.input.read.threads)?;
+            let out = a.output.as_ref().unwrap_or(&a.index);
+            grow(&index, &a.input, out, a.verdicts.as_deref(), a.quiet)
+        }
+        IndexCommand::Query(a) => query(a),
+        IndexCommand::Info { index } => {
+            let index = open(&index, None)?;
+            let d = index.dedup();
+            let p = d.sketch_params();
+            let lsh = d.lsh_params();
+            println!("documents     {}", index.len());
+            println!("compact       {}", index.is_compact());
+            println!("threshold     {}", d.threshold());
+            println!("shingles      {}", p.shingle);
+            println!("sketch        {} x {} (seed {})", p.kind, p.num_perm, p.seed);
+            println!("bands x rows  {} x {}", lsh.bands, lsh.rows);
+            println!("verify        {}", format!("{:?}", d.verify_mode()).to_lowercase());
+            println!("heap          {}", mb(index.heap_bytes()));
+            Ok(())
+        }
+    }
+}
+
+fn open(path: &Path, threads: Option<usize>) -> Result<Index, Failure> {
+    Index::open_with_threads(path, threads).map_err(input_failure)
+}
+
+/// One verdict as a JSON line.
+#[derive(serde::Serialize)]
+struct Line<'a> {
+    id: &'a str,
+    /// `new`, `duplicate` or `exists`.
+    verdict: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    of: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    similarity: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matches: Option<Vec<MatchLine<'a>>>,
+}
+
+#[derive(serde::Serialize)]
+struct MatchLine<'a> {
+    id: &'a str,
+    similarity: f64,
+}
+
+/// `{"id", "verdict", "of", "similarity"}`, plus `"matches"` when given.
+fn verdict_line(id: &str, verdict: &Verdict, matches: Option<&[Match]>) -> String {
+    let (verdict, of, similarity) = match verdict {
+        Verdict::New => ("new", None, None),
+        Verdict::Duplicate { of, similarity } => ("duplicate", Some(of.as_str()), Some(*similarity)),
+        _ => ("exists", None, None),
+    };
+    let matches =
+        matches.map(|m| m.iter().map(|m| MatchLine { id: &m.id, similarity: m.similarity }).collect());
+    let mut line = serde_json::to_string(&Line { id, verdict, of, similarity, matches })
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    line.push('\n');
+    line
+}
+
+/// Counts of verdicts, for the summary.
+#[derive(Default)]
+struct Tally {
+    new: u64,
+    duplicate: u64,
+    exists: u64,
+}
+
+impl Tally {
+    fn add(&mut self, v: &Verdict) {
+        match v {
+            Verdict::New => self.new += 1,
+            Verdict::Duplicate { .. } => self.duplicate += 1,
+            _ => self.exists += 1,
+        }
+    }
+}
+
+/// Refuse an index path that names one of the inputs.
+fn check_not_input(out: &Path, inputs: &[PathBuf]) -> Result<(), Failure> {
+    let canon = |p: &Path| std::fs::canonicalize(p).ok();
+    if let Some(o) = canon(out) {
+        if inputs.iter().any(|i| canon(i).as_ref() == Some(&o)) {
+            return Err(input_failure(neardup::Error::WouldOverwriteInput(out.to_path_buf())));
+        }
+    }
+    Ok(())
+}
+
+/// Insert `input` into `index`, then save it to `out`.
+fn grow(
+    index: &Index,
+    input: &InputArgs,
+    out: &Path,
+    verdicts: Option<&Path>,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let start = Instant::now();
+    check_not_input(out, &input.inputs)?;
+    let opts = read_options(&input.read);
+    let files = neardup::expand_inputs(&input.inputs, opts.format).map_err(input_failure)?;
+    let mut sink = verdicts.map(|p| AtomicFile::create(p, &input.inputs)).transpose()?;
+    let mut tally = Tally::default();
+    let mut write_err: Option<neardup::Error> = None;
+    let before = index.len();
+    let bad = with_progress(&files, quiet, |progress| {
+        index.insert_inputs(
+            &files,
+            &opts,
+            input.read.strict,
+            &mut |id, v| {
+                tally.add(v);
+                if let (Some(f), None) = (sink.as_mut(), &write_err) {
+                    if let Err(e) = f.write_all(verdict_line(id, v, None).as_bytes()) {
+                        write_err = Some(e);
+                    }
+                }
+            },
+            progress,
+        )
+    })?;
+    if let Some(e) = write_err {
+        return Err(anyhow::Error::from(e).context("writing verdicts").into());
+    }
+    print_bad_records(&bad, quiet);
+    if let Some(f) = sink {
+        f.commit()?;
+    }
+    index.save(out).with_context(|| format!("saving the index to {}", out.display()))?;
+    if !quiet {
+        let secs = start.elapsed().as_secs_f64();
+        let records = tally.new + tally.duplicate + tally.exists;
+        eprintln!(
+            "neardup: {records} records: {} new, {} near-duplicates, {} already indexed; {} bad\n\
+             neardup: index {} has {} documents (was {before}); heap {}; {secs:.2} s",
+            tally.new,
+            tally.duplicate,
+            tally.exists,
+            bad.len(),
+            out.display(),
+            index.len(),
+            mb(index.heap_bytes()),
+        );
+    }
+    Ok(())
+}
+
+fn query(a: QueryArgs) -> Result<(), Failure> {
+    let start = Instant::now();
+    let index = open(&a.index, a.read.threads)?;
+    let opts = read_options(&a.read);
+    let files = neardup::expand_inputs(&a.inputs, opts.format).map_err(input_failure)?;
+    let mut out = AtomicFile::create(&a.output, &a.inputs)?;
+    let mut tally = Tally::default();
+    let mut write_err: Option<neardup::Error> = None;
+    let bad = with_progress(&files, a.quiet, |progress| {
+        index.query_inputs(
+            &files,
+            &opts,
+            a.read.strict,
+            &mut |id, matches| {
+                let v = match matches.first() {
+                    None => Verdict::New,
+                    Some(m) => Verdict::Duplicate { of: m.id.clone(), similarity: m.similarity },
+                };
+                tally.add(&v);
+                if write_err.is_none() {
+                    let line = verdict_line(id, &v, a.all.then_some(matches));
+                    if let Err(e) = out.write_all(line.as_bytes()) {
+                        write_err = Some(e);
+                    }
+                }
+            },
+            progress,
+        )
+    })?;
+    if let Some(e) = write_err {
+        return Err(anyhow::Error::from(e).context("writing verdicts").into());
+    }
+    out.commit()?;
+    print_bad_records(&bad, a.quiet);
+    if !a.quiet {
+        eprintln!(
+            "neardup: {} records checked against {} documents: {} near-duplicates, {} new; {} bad; {:.2} s",
+            tally.new + tally.duplicate,
+            index.len(),
+            tally.duplicate,
+            tally.new,
+            bad.len(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn mb(bytes: usize) -> String {
+    format!("{:.2} MB", bytes as f64 / 1e6)
+}
