@@ -1,5 +1,8 @@
-//! Index insert and query latency for 5 KB pages with many documents already
-//! indexed (NEARDUP_BENCH_INDEX_DOCS, default 100,000), on one thread.
+//! Index insert and query latency (means) for 5 KB pages with many documents
+//! already indexed (NEARDUP_BENCH_INDEX_DOCS, default 100,000), on one thread.
+//! Pages are strung together from paragraphs of NEARDUP_DEV_CORPUS when set
+//! (see `common::Pages`). Percentiles, throughput and memory: the
+//! `index_latency` bench.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,31 +12,12 @@ use neardup::{DedupBuilder, Index, Verdict};
 
 mod common;
 
-/// 5 KB pages: consecutive generated documents glued together.
-fn pages(n: usize) -> Vec<String> {
-    // JSON escaping makes the generated corpus larger than its text: ask for more
-    let docs = common::documents((n as u64 + 16) * 7000);
-    let mut out = Vec::with_capacity(n);
-    let mut cur = String::new();
-    for d in docs {
-        cur.push_str(&d);
-        cur.push('\n');
-        if cur.len() >= 5000 {
-            out.push(std::mem::take(&mut cur));
-            if out.len() == n {
-                break;
-            }
-        }
-    }
-    out
-}
-
 fn index(c: &mut Criterion) {
     let n: usize =
         std::env::var("NEARDUP_BENCH_INDEX_DOCS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-    let pages = pages(n + 1000);
-    assert_eq!(pages.len(), n + 1000, "not enough generated text");
+    let maker = common::Pages::new();
+    let pages: Vec<String> = (0..n as u64 + 1000).map(|i| maker.page(i)).collect();
     let index = pool.install(|| {
         let index = Index::new(DedupBuilder::new().threads(1).build().unwrap());
         for (i, p) in pages[..n].iter().enumerate() {

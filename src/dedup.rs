@@ -516,16 +516,22 @@ impl Dedup {
         match self.verify {
             Verify::Estimate if self.sketcher.params().kind == SketchKind::Oph => {
                 let mut acc = self.sketcher.oph_accumulator(&mut sig);
-                // keep the hashes while the document may still be small
-                let mut few: Vec<u64> = Vec::new();
+                let mut count = 0usize;
                 shingler.for_each_hash(text, |h| {
                     acc.update(h);
-                    if few.len() <= 2 * SMALL_SET_MAX {
-                        few.push(h);
-                    }
+                    count += 1;
                 });
                 let samples = acc.finish() as u32;
-                Sketched { sig, samples, set: None, small: small_set(few) }
+                // a small document is shingled again to keep its set: cheaper
+                // than collecting the hashes of every document in the hot loop
+                let small = if count <= 2 * SMALL_SET_MAX {
+                    let mut few = Vec::with_capacity(count);
+                    shingler.for_each_hash(text, |h| few.push(h));
+                    small_set(few)
+                } else {
+                    None
+                };
+                Sketched { sig, samples, set: None, small }
             }
             Verify::Estimate => {
                 let mut hashes = Vec::new();

@@ -52,6 +52,11 @@ const MANY: u32 = 1 << 31;
 /// [`MANY`]).
 const MAX_DOCS: usize = MANY as usize;
 
+/// The shard of a band key: its top bits.
+fn shard_of(key: u64) -> usize {
+    (key >> 58) as usize % SHARDS
+}
+
 /// What [`Index::insert`] found.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -92,6 +97,10 @@ impl Hasher for KeyHasher {
         }
     }
 
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
+    }
+
     fn write_u64(&mut self, x: u64) {
         let p = u128::from(x ^ self.0) * 0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835;
         self.0 = (p as u64) ^ ((p >> 64) as u64);
@@ -102,18 +111,21 @@ impl Hasher for KeyHasher {
     }
 }
 
-type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
+type KeyMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
 
-/// One shard of the band buckets. Most buckets have one member, stored
-/// inline; a bucket that grows moves to `many`.
+/// One shard of the band buckets, keyed by the low 32 bits of the band key
+/// (the shard is chosen by its top bits). Two band keys that agree on those
+/// 38 bits share a bucket: a spurious candidate, rejected by verification,
+/// about once per 7 x 10^10 keys indexed. Most buckets have one member,
+/// stored inline; a bucket that grows moves to `many`.
 #[derive(Default)]
 struct Shard {
-    heads: KeyMap<u32>,
+    heads: KeyMap<u32, u32>,
     many: Vec<Vec<u32>>,
 }
 
 impl Shard {
-    fn for_each_member(&self, key: u64, mut f: impl FnMut(u32)) {
+    fn for_each_member(&self, key: u32, mut f: impl FnMut(u32)) {
         match self.heads.get(&key) {
             None => {}
             Some(&v) if v & MANY == 0 => f(v),
@@ -121,7 +133,7 @@ impl Shard {
         }
     }
 
-    fn add(&mut self, key: u64, doc: u32) {
+    fn add(&mut self, key: u32, doc: u32) {
         match self.heads.get_mut(&key) {
             None => {
                 self.heads.insert(key, doc);
@@ -141,7 +153,7 @@ impl Shard {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.heads.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
+        self.heads.capacity() * (std::mem::size_of::<(u32, u32)>() + 1)
             + self.many.capacity() * std::mem::size_of::<Vec<u32>>()
             + self.many.iter().map(|m| m.capacity() * 4).sum::<usize>()
     }
@@ -242,17 +254,18 @@ fn estimate16(full: &[u32], low: &[u16]) -> f64 {
     ((p - chance) / (1.0 - chance)).clamp(0.0, 1.0)
 }
 
-/// Document numbers by the hash of their id. Two ids with the same 64-bit
-/// hash are told apart: the second goes to `collided`.
+/// Document numbers by a 32-bit hash of their id. Ids that share a hash are
+/// told apart by comparing the id itself; the later one goes to `collided`
+/// (at a million ids, about 120 of them).
 #[derive(Default)]
 struct Ids {
-    by_hash: KeyMap<u32>,
+    by_hash: KeyMap<u32, u32>,
     collided: HashMap<Box<str>, u32>,
 }
 
 impl Ids {
     fn find(&self, id: &str, docs: &Docs) -> Option<u32> {
-        match self.by_hash.get(&xxh3_64(id.as_bytes())) {
+        match self.by_hash.get(&id_hash(id)) {
             Some(&d) if docs.id(d) == id => Some(d),
             Some(_) => self.collided.get(id).copied(),
             None => None,
@@ -261,7 +274,7 @@ impl Ids {
 
     /// Record a document whose id [`Ids::find`] did not find.
     fn add(&mut self, id: &str, d: u32) {
-        let h = xxh3_64(id.as_bytes());
+        let h = id_hash(id);
         if let std::collections::hash_map::Entry::Vacant(e) = self.by_hash.entry(h) {
             e.insert(d);
         } else {
@@ -270,9 +283,13 @@ impl Ids {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.by_hash.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
+        self.by_hash.capacity() * (std::mem::size_of::<(u32, u32)>() + 1)
             + self.collided.keys().map(|k| k.len() + 24).sum::<usize>()
     }
+}
+
+fn id_hash(id: &str) -> u32 {
+    xxh3_64(id.as_bytes()) as u32
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -395,8 +412,9 @@ impl Index {
         v.into_iter().map(|(k, _)| k).collect()
     }
 
-    fn shard(&self, key: u64) -> &Mutex<Shard> {
-        &self.shards[(key >> 58) as usize % SHARDS]
+    /// The shard of a band key, and the key within the shard.
+    fn shard(&self, key: u64) -> (&Mutex<Shard>, u32) {
+        (&self.shards[shard_of(key)], key as u32)
     }
 
     /// Indexed documents (numbers below `limit`) at or above the threshold
@@ -407,7 +425,8 @@ impl Index {
         }
         let mut cands: Vec<u32> = Vec::new();
         for &k in keys {
-            lock(self.shard(k)).for_each_member(k, |d| {
+            let (shard, k) = self.shard(k);
+            lock(shard).for_each_member(k, |d| {
                 if d < limit {
                     cands.push(d)
                 }
@@ -467,7 +486,8 @@ impl Index {
         let best = self.matches(s, &keys, n).into_iter().next();
         if s.samples > 0 {
             for &k in &keys {
-                lock(self.shard(k)).add(k, n);
+                let (shard, k) = self.shard(k);
+                lock(shard).add(k, n);
             }
         }
         match best {
@@ -580,7 +600,7 @@ mod tests {
             d
         };
         let mut ids = Ids::default();
-        ids.by_hash.insert(xxh3_64(b"second"), 0); // "first" squats on second's hash
+        ids.by_hash.insert(id_hash("second"), 0); // "first" squats on second's hash
         ids.add("second", 1);
         assert_eq!(ids.find("second", &docs), Some(1));
         assert_eq!(ids.find("third", &docs), None);

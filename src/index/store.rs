@@ -11,8 +11,8 @@
 //!          samples: n x u32
 //!          signatures: n x num_perm x (u32, or u16 when compact)
 //!          sets: u64 count, then per set: doc u32, length u32, length x u64
-//!          buckets: u64 count, then per bucket (by key): key u64,
-//!                   members u32, members x doc u32 (ascending)
+//!          buckets: per shard (64): u64 count, then per bucket (by key):
+//!                   key u32, members u32, members x doc u32 (ascending)
 //! trailer  body length: u64  xxh3-64 of the body: u64  b"NDUPIEND"
 //! ```
 //!
@@ -136,22 +136,22 @@ impl Index {
             w.write_all(&(set.len() as u32).to_le_bytes())?;
             write_ints(w, set, u64::to_le_bytes)?;
         }
-        let mut buckets: Vec<(u64, Vec<u32>)> = Vec::new();
         for shard in &self.shards {
             let shard = lock(shard);
+            let mut buckets: Vec<(u32, Vec<u32>)> = Vec::with_capacity(shard.heads.len());
             for &key in shard.heads.keys() {
                 let mut members = Vec::new();
                 shard.for_each_member(key, |d| members.push(d));
                 members.sort_unstable();
                 buckets.push((key, members));
             }
-        }
-        buckets.sort_unstable_by_key(|b| b.0);
-        w.write_all(&(buckets.len() as u64).to_le_bytes())?;
-        for (key, members) in buckets {
-            w.write_all(&key.to_le_bytes())?;
-            w.write_all(&(members.len() as u32).to_le_bytes())?;
-            write_ints(w, &members, u32::to_le_bytes)?;
+            buckets.sort_unstable_by_key(|b| b.0);
+            w.write_all(&(buckets.len() as u64).to_le_bytes())?;
+            for (key, members) in buckets {
+                w.write_all(&key.to_le_bytes())?;
+                w.write_all(&(members.len() as u32).to_le_bytes())?;
+                write_ints(w, &members, u32::to_le_bytes)?;
+            }
         }
         Ok(())
     }
@@ -320,28 +320,30 @@ fn parse_body(body: &[u8]) -> std::result::Result<(Params, Docs, Vec<Shard>), St
         }
         sets.insert(d, set.into_boxed_slice());
     }
-    let n_buckets = c.u64("bucket count")?;
     let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::default()).collect();
-    let per_shard = (n_buckets.min(body.len() as u64 / 12) as usize / SHARDS) * 9 / 8;
-    for s in &mut shards {
-        s.heads.reserve(per_shard);
-    }
-    for _ in 0..n_buckets {
-        let key = c.u64("bucket key")?;
-        let count = c.u32("bucket size")?;
-        let members = c.ints(u64::from(count), "bucket", u32::from_le_bytes)?;
-        if count == 0 || count as usize > super::BUCKET_CAP || members.iter().any(|&d| u64::from(d) >= n) {
-            return Err(format!("bucket {key:#x} is empty, too large or names a missing document"));
-        }
-        let shard = &mut shards[(key >> 58) as usize % SHARDS];
-        if shard.heads.contains_key(&key) {
-            return Err(format!("bucket {key:#x} appears twice"));
-        }
-        if let [one] = members[..] {
-            shard.heads.insert(key, one);
-        } else {
-            shard.heads.insert(key, super::MANY | shard.many.len() as u32);
-            shard.many.push(members);
+    for (s, shard) in shards.iter_mut().enumerate() {
+        let n_buckets = c.u64("bucket count")?;
+        // each bucket takes at least 12 bytes: a corrupted count cannot make us reserve much
+        shard.heads.reserve(n_buckets.min((body.len() - c.pos) as u64 / 12) as usize);
+        for _ in 0..n_buckets {
+            let key = c.u32("bucket key")?;
+            let count = c.u32("bucket size")?;
+            let members = c.ints(u64::from(count), "bucket", u32::from_le_bytes)?;
+            if count == 0 || count as usize > super::BUCKET_CAP || members.iter().any(|&d| u64::from(d) >= n)
+            {
+                return Err(format!(
+                    "bucket {key:#x} of shard {s} is empty, too large or names a missing document"
+                ));
+            }
+            if shard.heads.contains_key(&key) {
+                return Err(format!("bucket {key:#x} of shard {s} appears twice"));
+            }
+            if let [one] = members[..] {
+                shard.heads.insert(key, one);
+            } else {
+                shard.heads.insert(key, super::MANY | shard.many.len() as u32);
+                shard.many.push(members);
+            }
         }
     }
     if c.pos != body.len() {
@@ -464,8 +466,8 @@ mod tests {
         let index = Index::new(DedupBuilder::new().build().unwrap());
         index.write_body(&super::read(&index.docs), &mut body).unwrap();
         let n = body.len();
-        body[n - 8..].copy_from_slice(&1u64.to_le_bytes()); // one bucket
-        body.extend(7u64.to_le_bytes());
+        body[n - 8..].copy_from_slice(&1u64.to_le_bytes()); // one bucket in the last shard
+        body.extend(7u32.to_le_bytes());
         body.extend(1u32.to_le_bytes());
         body.extend(5u32.to_le_bytes()); // document 5 of 0
         let mut file = b"NEARDUPI".to_vec();
