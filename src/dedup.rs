@@ -335,6 +335,14 @@ impl Corpus {
         &self.loaded.bad
     }
 
+    /// Inputs that could not be read to their end (truncated or corrupt
+    /// compressed files, read errors). The records before the failure were
+    /// used; each failure is also among [`Corpus::bad_records`], with its
+    /// offset.
+    pub fn failed_inputs(&self) -> &[String] {
+        &self.loaded.failed
+    }
+
     /// Documents with no shingles (never anybody's duplicate).
     pub fn empty_documents(&self) -> usize {
         self.sketches.samples.iter().filter(|&&s| s == 0).count()

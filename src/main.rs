@@ -420,7 +420,7 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
     if !args.quiet {
         err.write_all(summary.to_text().as_bytes())?;
     }
-    Ok(())
+    inputs_complete(corpus.failed_inputs())
 }
 
 fn report_bad_records(corpus: &neardup::Corpus, quiet: bool) {
@@ -729,7 +729,25 @@ fn run_passages(args: PassagesArgs) -> Result<(), Failure> {
             peak_rss().map(|r| format!(", peak memory {:.1} MB", r as f64 / 1e6)).unwrap_or_default()
         );
     }
-    Ok(())
+    inputs_complete(&run.failed_inputs())
+}
+
+/// Exit code 2 when some input could not be read to its end: its records
+/// before the failure were used and the outputs are complete for them, but
+/// the run did not see everything.
+fn inputs_complete(failed: &[String]) -> Result<(), Failure> {
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(Failure {
+        code: EXIT_INPUT,
+        error: anyhow::anyhow!(
+            "{} input{} could not be read to the end (see the bad records): {}",
+            failed.len(),
+            if failed.len() == 1 { "" } else { "s" },
+            failed.join(", ")
+        ),
+    })
 }
 
 fn run_gen(args: GenArgs) -> Result<(), Failure> {

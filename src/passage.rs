@@ -716,6 +716,16 @@ impl PassageRun {
         v
     }
 
+    /// Inputs and references that could not be read to their end (each also
+    /// among [`PassageRun::bad_records`], with its offset).
+    pub fn failed_inputs(&self) -> Vec<String> {
+        let mut v = self.loaded.failed.clone();
+        if let Some(r) = &self.references {
+            v.extend(r.failed.iter().cloned());
+        }
+        v
+    }
+
     /// Bytes of input read (references excluded).
     pub fn input_bytes(&self) -> u64 {
         self.loaded.input_bytes

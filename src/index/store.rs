@@ -85,7 +85,7 @@ impl Index {
         let path = path.as_ref();
         let _gate = super::write(&self.gate);
         let docs = read(&self.docs);
-        let mut file = AtomicFile::create(path, &[])?;
+        let mut file = AtomicFile::create_raw(path, &[])?;
         let write = |w: &mut dyn Write| -> std::io::Result<()> {
             w.write_all(MAGIC)?;
             w.write_all(&INDEX_FORMAT_VERSION.to_le_bytes())?;

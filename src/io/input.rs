@@ -3,8 +3,10 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::Mmap;
 use rayon::prelude::*;
@@ -27,6 +29,44 @@ pub enum Format {
     Text,
     /// One document per line.
     Lines,
+}
+
+/// How an input file is compressed: by its magic bytes, else by its
+/// extension (`.gz`, `.zst`, `.zstd`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Compression {
+    /// Not compressed.
+    #[default]
+    None,
+    /// gzip, one or more members (as `.gz` shards and `.warc.gz` files are).
+    Gzip,
+    /// Zstandard, one or more frames.
+    Zstd,
+}
+
+impl Compression {
+    fn from_magic(head: &[u8]) -> Compression {
+        match head {
+            [0x1f, 0x8b, ..] => Compression::Gzip,
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
+            _ => Compression::None,
+        }
+    }
+
+    /// The compression an extension names, and the file name without it.
+    fn from_name(name: &str) -> (Compression, &str) {
+        let lower = name.to_ascii_lowercase();
+        for (ext, c) in
+            [(".gz", Compression::Gzip), (".zst", Compression::Zstd), (".zstd", Compression::Zstd)]
+        {
+            if lower.ends_with(ext) {
+                return (c, &name[..name.len() - ext.len()]);
+            }
+        }
+        (Compression::None, name)
+    }
 }
 
 /// How to read inputs.
@@ -62,8 +102,11 @@ pub struct InputFile {
     pub path: Option<PathBuf>,
     /// The name used in ids and messages (`-` for standard input).
     pub name: String,
-    /// The format (never `Auto` for files; stdin is resolved when read).
+    /// The format (`Auto` only for standard input and compressed files whose
+    /// inner extension says nothing; resolved from the content when read).
     pub format: Format,
+    /// How the file is compressed (standard input: never).
+    pub compression: Compression,
 }
 
 /// Expand the command-line inputs (files, directories walked recursively in
@@ -72,7 +115,7 @@ pub fn expand_inputs(inputs: &[PathBuf], format: Format) -> Result<Vec<InputFile
     let mut out = Vec::new();
     for p in inputs {
         if p.as_os_str() == "-" {
-            out.push(InputFile { path: None, name: "-".into(), format });
+            out.push(InputFile { path: None, name: "-".into(), format, compression: Compression::None });
             continue;
         }
         let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
@@ -103,16 +146,36 @@ fn walk(dir: &Path, format: Format, out: &mut Vec<InputFile>) -> Result<()> {
 }
 
 fn file_input(path: PathBuf, format: Format) -> InputFile {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (by_name, inner) = Compression::from_name(&name);
+    let mut head = [0u8; 4];
+    let head = match File::open(&path).and_then(|mut f| f.read(&mut head)) {
+        Ok(n) => &head[..n],
+        Err(_) => &[][..], // reported when the file is read
+    };
+    // the magic bytes win; a compressed extension without them is still
+    // decompressed, so that a damaged file is reported as such
+    let compression = match Compression::from_magic(head) {
+        Compression::None => by_name,
+        c => c,
+    };
     let format = match format {
         Format::Auto => {
-            match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            match Path::new(inner)
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
                 Some("jsonl" | "ndjson" | "json") => Format::Jsonl,
+                Some("txt" | "text" | "md" | "html" | "htm") => Format::Text,
+                _ if compression != Compression::None => Format::Auto,
                 _ => Format::Text,
             }
         }
         f => f,
     };
-    InputFile { name: path.to_string_lossy().into_owned(), path: Some(path), format }
+    InputFile { name: path.to_string_lossy().into_owned(), path: Some(path), format, compression }
 }
 
 /// The bytes of an input, kept for copying records to the output.
@@ -140,6 +203,9 @@ pub(crate) struct Retained {
     pub len: u64,
     /// The input's format, resolved.
     pub format: Format,
+    /// Reading stopped early: the input is truncated or corrupt (reported as
+    /// a bad record with the offset).
+    pub failed: bool,
 }
 
 impl Retained {
@@ -186,12 +252,13 @@ pub(crate) fn read_input<T: Send>(
     sink: &mut impl FnMut(Outcome<T>, u64),
 ) -> Result<Retained> {
     let mut retained = Retained { format: input.format, ..Retained::default() };
-    let io_err = |e| Error::io(input.path.clone().unwrap_or_else(|| "-".into()), e);
-    let mut reader: Box<dyn Read> = match &input.path {
+    let compressed = Arc::new(AtomicU64::new(0));
+    let mut stdin_compression = Compression::None;
+    let reader: Box<dyn Read + Send> = match &input.path {
         Some(p) => {
             let file = File::open(p).map_err(|e| Error::io(p, e))?;
             let len = file.metadata().map_err(|e| Error::io(p, e))?.len();
-            if opts.mmap && len > 0 {
+            if opts.mmap && len > 0 && input.compression == Compression::None {
                 // SAFETY: the map is read-only and private to this process.
                 // If another process truncates the file while we read it the
                 // OS may deliver SIGBUS; that is the documented risk of
@@ -220,52 +287,172 @@ pub(crate) fn read_input<T: Send>(
                 retained.blocks.push((0, bytes));
                 return Ok(retained);
             }
-            Box::new(file)
+            let counted = Counting { inner: file, count: Arc::clone(&compressed) };
+            decoder(counted, input.compression).map_err(|e| Error::io(p, e))?
         }
-        None => Box::new(std::io::stdin().lock()),
+        None => {
+            // standard input: compressed when its magic bytes say so
+            let mut stdin = std::io::stdin();
+            let mut head = Vec::with_capacity(4);
+            (&mut stdin).take(4).read_to_end(&mut head).map_err(|e| Error::io("-", e))?;
+            stdin_compression = Compression::from_magic(&head);
+            let counted =
+                Counting { inner: std::io::Cursor::new(head).chain(stdin), count: Arc::clone(&compressed) };
+            decoder(counted, stdin_compression).map_err(|e| Error::io("-", e))?
+        }
     };
-    // Streamed: whole-file formats read everything; line formats read
-    // blocks cut after their last newline.
+    // Streamed: a reader thread cuts blocks (decompressing them) while this
+    // one parses the previous block.
+    let mut blocks =
+        Blocks { reader, carry: Vec::new(), format: input.format, read: 0, failure: None, done: false };
     let mut format = input.format;
     let mut offset = 0u64;
     let mut line = 0u64;
-    let mut carry: Vec<u8> = Vec::new();
-    loop {
-        let mut buf = std::mem::take(&mut carry);
-        let want = buf.len() + BLOCK;
-        let eof = fill(&mut reader, &mut buf, want).map_err(io_err)?;
-        if format == Format::Auto {
-            format = sniff(&buf);
-        }
-        if format == Format::Text && !eof {
-            carry = buf;
-            continue;
-        }
-        let cut = if eof {
-            buf.len()
-        } else {
-            match memchr::memrchr(b'\n', &buf) {
-                Some(i) => i + 1,
-                None => {
-                    // one line longer than a block: keep reading
-                    carry = buf;
-                    continue;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(1);
+        scope.spawn(move || {
+            for b in blocks.by_ref() {
+                if tx.send(b).is_err() {
+                    break;
                 }
             }
-        };
-        carry = buf[cut..].to_vec();
-        buf.truncate(cut);
-        let bytes = Bytes::Owned(buf);
-        line += parse_block(input, format, opts, &bytes, offset, line, f, sink);
-        let len = bytes.len() as u64;
-        if keep {
-            retained.blocks.push((offset, bytes));
+        });
+        for block in rx {
+            match block {
+                Block::Data { bytes, format: resolved } => {
+                    format = resolved;
+                    let bytes = Bytes::Owned(bytes);
+                    line += parse_block(input, format, opts, &bytes, offset, line, f, sink);
+                    let len = bytes.len() as u64;
+                    if keep {
+                        retained.blocks.push((offset, bytes));
+                    }
+                    offset += len;
+                }
+                Block::Failed { error, dropped } => {
+                    retained.failed = true;
+                    let what = match input.compression.max(stdin_compression) {
+                        Compression::None => "read error".to_owned(),
+                        c => format!(
+                            "truncated or corrupt {} data near compressed byte {}",
+                            if c == Compression::Gzip { "gzip" } else { "zstd" },
+                            compressed.load(Ordering::Relaxed)
+                        ),
+                    };
+                    let reason = format!(
+                        "{what} (after {} bytes of content): {error}; {dropped} bytes of an incomplete record \
+                         dropped, the rest of the file not read",
+                        offset + dropped as u64
+                    );
+                    sink(Outcome::Bad(BadRecord { file: input.name.clone(), line: line + 1, reason }), 0);
+                }
+            }
         }
-        offset += len;
-        if eof {
-            retained.len = offset;
-            retained.format = format;
-            return Ok(retained);
+    });
+    retained.len = offset;
+    retained.format = format;
+    Ok(retained)
+}
+
+/// A reader that decompresses `r`.
+fn decoder<R: Read + Send + 'static>(r: R, c: Compression) -> std::io::Result<Box<dyn Read + Send>> {
+    Ok(match c {
+        Compression::None => Box::new(r),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(r))),
+        Compression::Zstd => Box::new(zstd::Decoder::new(r)?),
+    })
+}
+
+/// Counts the bytes read from a file (the compressed offset, for messages).
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// What the block reader hands over.
+enum Block {
+    /// Whole lines (or, for `Text`, the whole file), in the resolved format.
+    Data { bytes: Vec<u8>, format: Format },
+    /// Reading failed; `dropped` bytes of an incomplete record were lost.
+    Failed { error: std::io::Error, dropped: usize },
+}
+
+/// Cuts a stream into blocks of whole lines of about [`BLOCK`] bytes (whole
+/// files for `Text`), resolving `Auto` from the first bytes. A read error
+/// ends it: the complete lines read before it come first, then the failure.
+struct Blocks {
+    reader: Box<dyn Read + Send>,
+    carry: Vec<u8>,
+    format: Format,
+    read: u64,
+    failure: Option<Block>,
+    done: bool,
+}
+
+impl Iterator for Blocks {
+    type Item = Block;
+
+    fn next(&mut self) -> Option<Block> {
+        if let Some(f) = self.failure.take() {
+            return Some(f);
+        }
+        if self.done {
+            return None;
+        }
+        loop {
+            let mut buf = std::mem::take(&mut self.carry);
+            let want = buf.len() + BLOCK;
+            let before = buf.len();
+            let result = fill(&mut *self.reader, &mut buf, want);
+            self.read += (buf.len() - before) as u64;
+            if self.format == Format::Auto && (!buf.is_empty() || !matches!(result, Ok(false))) {
+                self.format = sniff(&buf);
+            }
+            let eof = match result {
+                Ok(eof) => eof,
+                Err(error) => {
+                    self.done = true;
+                    let cut = if self.format == Format::Text {
+                        0
+                    } else {
+                        memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
+                    };
+                    self.failure = Some(Block::Failed { error, dropped: buf.len() - cut });
+                    if cut == 0 {
+                        return self.failure.take();
+                    }
+                    buf.truncate(cut);
+                    return Some(Block::Data { bytes: buf, format: self.format });
+                }
+            };
+            if self.format == Format::Text && !eof {
+                self.carry = buf;
+                continue;
+            }
+            let cut = if eof {
+                buf.len()
+            } else {
+                match memchr::memrchr(b'\n', &buf) {
+                    Some(i) => i + 1,
+                    None => {
+                        // one line longer than a block: keep reading
+                        self.carry = buf;
+                        continue;
+                    }
+                }
+            };
+            self.carry = buf[cut..].to_vec();
+            buf.truncate(cut);
+            self.done = eof;
+            return Some(Block::Data { bytes: buf, format: self.format });
         }
     }
 }
@@ -475,7 +662,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("in.jsonl");
         std::fs::write(&p, data).unwrap();
-        let input = InputFile { path: Some(p), name: "in".into(), format };
+        let input = InputFile { path: Some(p), name: "in".into(), format, compression: Compression::None };
         let opts = ReadOptions { mmap, ..ReadOptions::default() };
         let mut got = Vec::new();
         let kept = read_input(&input, &opts, true, &|t: &str| t.to_owned(), &mut |o, _| {

@@ -28,6 +28,9 @@ pub(crate) struct Loaded {
     pub retained: Vec<Retained>,
     pub docs: Vec<DocInfo>,
     pub bad: Vec<BadRecord>,
+    /// Names of the inputs that could not be read to their end (truncated or
+    /// corrupt; each also has a bad record with the offset).
+    pub failed: Vec<String>,
     pub input_bytes: u64,
     pub text_bytes: u64,
 }
@@ -175,6 +178,9 @@ pub(crate) fn load_into<T: Send>(
             if let Some(b) = first_bad {
                 return Err(Error::BadRecord(b));
             }
+        }
+        if retained.failed {
+            loaded.failed.push(input.name.clone());
         }
         loaded.input_bytes += retained.len;
         loaded.retained.push(retained);

@@ -2,7 +2,9 @@
 //! renamed over it only when complete, so an interrupted run leaves no
 //! half-written file. Refuses to overwrite an input. Targets that are not
 //! regular files (`-` for standard output, `/dev/stdout`, a named pipe) are
-//! written directly: there is nothing to rename over them.
+//! written directly: there is nothing to rename over them. A target ending in
+//! `.gz` or `.zst` is compressed (gzip, zstd level 3), unless made with
+//! [`AtomicFile::create_raw`].
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -17,19 +19,78 @@ pub struct AtomicFile {
     target: PathBuf,
     /// `None` when writing directly to a stream.
     tmp: Option<PathBuf>,
-    writer: Option<BufWriter<Box<dyn Write + Send>>>,
+    writer: Option<BufWriter<Sink>>,
+}
+
+/// Where the bytes go: straight to the file or stream, or through a
+/// compressor that is finished on commit.
+enum Sink {
+    Plain(Box<dyn Write + Send>),
+    Gzip(flate2::write::GzEncoder<Box<dyn Write + Send>>),
+    Zstd(zstd::Encoder<'static, Box<dyn Write + Send>>),
+}
+
+impl Sink {
+    fn new(w: Box<dyn Write + Send>, target: &Path) -> std::io::Result<Sink> {
+        let name = target.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        Ok(if name.ends_with(".gz") {
+            Sink::Gzip(flate2::write::GzEncoder::new(w, flate2::Compression::default()))
+        } else if name.ends_with(".zst") || name.ends_with(".zstd") {
+            Sink::Zstd(zstd::Encoder::new(w, 3)?)
+        } else {
+            Sink::Plain(w)
+        })
+    }
+
+    /// Write the compressor's trailer; give back the underlying writer.
+    fn finish(self) -> std::io::Result<Box<dyn Write + Send>> {
+        match self {
+            Sink::Plain(w) => Ok(w),
+            Sink::Gzip(e) => e.finish(),
+            Sink::Zstd(e) => e.finish(),
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Plain(w) => w.write(buf),
+            Sink::Gzip(w) => w.write(buf),
+            Sink::Zstd(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Plain(w) => w.flush(),
+            Sink::Gzip(w) => w.flush(),
+            Sink::Zstd(w) => w.flush(),
+        }
+    }
 }
 
 impl AtomicFile {
-    /// Start writing `target`; `inputs` are paths that must not be replaced.
+    /// Start writing `target`, compressed when its name ends in `.gz` or
+    /// `.zst`; `inputs` are paths that must not be replaced.
     pub fn create(target: &Path, inputs: &[PathBuf]) -> Result<AtomicFile> {
+        AtomicFile::open(target, inputs, true)
+    }
+
+    /// As [`AtomicFile::create`], never compressed (binary formats).
+    pub fn create_raw(target: &Path, inputs: &[PathBuf]) -> Result<AtomicFile> {
+        AtomicFile::open(target, inputs, false)
+    }
+
+    fn open(target: &Path, inputs: &[PathBuf], compress: bool) -> Result<AtomicFile> {
         if target.as_os_str() == "-" {
-            return Ok(AtomicFile::direct(target, Box::new(std::io::stdout())));
+            return Ok(AtomicFile::direct(target, Sink::Plain(Box::new(std::io::stdout()))));
         }
         check_not_input(target, inputs)?;
         if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
             let f = std::fs::OpenOptions::new().write(true).open(target).map_err(|e| Error::io(target, e))?;
-            return Ok(AtomicFile::direct(target, Box::new(f)));
+            let sink = if compress { Sink::new(Box::new(f), target) } else { Ok(Sink::Plain(Box::new(f))) };
+            return Ok(AtomicFile::direct(target, sink.map_err(|e| Error::io(target, e))?));
         }
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -39,15 +100,17 @@ impl AtomicFile {
             .file_name()
             .ok_or_else(|| Error::param(format!("{} is not a file path", target.display())))?;
         let tmp = dir.join(format!(".{}.neardup-tmp-{}", name.to_string_lossy(), std::process::id()));
-        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let file: Box<dyn Write + Send> = Box::new(File::create(&tmp).map_err(|e| Error::io(&tmp, e))?);
+        let sink = if compress { Sink::new(file, target) } else { Ok(Sink::Plain(file)) };
+        let sink = sink.map_err(|e| Error::io(&tmp, e))?;
         Ok(AtomicFile {
             target: target.to_path_buf(),
             tmp: Some(tmp),
-            writer: Some(BufWriter::with_capacity(1 << 20, Box::new(file))),
+            writer: Some(BufWriter::with_capacity(1 << 20, sink)),
         })
     }
 
-    fn direct(target: &Path, w: Box<dyn Write + Send>) -> AtomicFile {
+    fn direct(target: &Path, w: Sink) -> AtomicFile {
         AtomicFile {
             target: target.to_path_buf(),
             tmp: None,
@@ -71,7 +134,8 @@ impl AtomicFile {
     /// Flush, sync and rename into place.
     pub fn commit(mut self) -> Result<()> {
         let Some(w) = self.writer.take() else { return Ok(()) };
-        let mut inner = w.into_inner().map_err(|e| self.err(e.into_error()))?;
+        let sink = w.into_inner().map_err(|e| self.err(e.into_error()))?;
+        let mut inner = sink.finish().map_err(|e| self.err(e))?;
         inner.flush().map_err(|e| self.err(e))?;
         drop(inner);
         if let Some(tmp) = &self.tmp {
@@ -147,6 +211,31 @@ mod tests {
         drop(f);
         assert_eq!(std::fs::read(&p).unwrap(), b"hello");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn compressed_by_extension_unless_raw() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = b"line one\nline two\n".repeat(100);
+        for (name, raw) in [("o.jsonl.gz", false), ("o.jsonl.zst", false), ("o.ndx.gz", true)] {
+            let p = dir.path().join(name);
+            let mut f =
+                if raw { AtomicFile::create_raw(&p, &[]) } else { AtomicFile::create(&p, &[]) }.unwrap();
+            f.write_all(&text).unwrap();
+            f.commit().unwrap();
+            let bytes = std::fs::read(&p).unwrap();
+            let back = if raw {
+                bytes
+            } else if name.ends_with(".gz") {
+                let mut out = Vec::new();
+                std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut out)
+                    .unwrap();
+                out
+            } else {
+                zstd::decode_all(&bytes[..]).unwrap()
+            };
+            assert_eq!(back, text, "{name}");
+        }
     }
 
     #[test]

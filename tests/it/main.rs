@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cli;
+mod compressed;
 mod index;
 mod oracle;
 mod passages;
