@@ -186,7 +186,8 @@ struct InputArgs {
 
 #[derive(Args)]
 struct ReadArgs {
-    /// Input format: by extension (.jsonl/.ndjson/.json are JSONL, others text) when auto.
+    /// Input format: by extension (.jsonl/.ndjson/.json are JSONL, .warc/.wet WARC, others text;
+    /// .gz/.zst compression is seen through) or content when auto.
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     format: FormatArg,
     /// JSON field holding the text.
@@ -291,6 +292,7 @@ enum FormatArg {
     Jsonl,
     Text,
     Lines,
+    Warc,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -365,6 +367,7 @@ fn read_options(a: &ReadArgs) -> ReadOptions {
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Text => Format::Text,
         FormatArg::Lines => Format::Lines,
+        FormatArg::Warc => Format::Warc,
     };
     opts.text_field = a.text_field.clone();
     opts.id_field = Some(a.id_field.clone());

@@ -862,6 +862,12 @@ fn strip_record(
             return Some(cut_text(std::str::from_utf8(record).ok()?, cut).into_bytes());
         }
         Format::Lines => cut_text(std::str::from_utf8(body).ok()?, cut).into_bytes(),
+        Format::Warc => {
+            // the spans index the extracted text: the record becomes a
+            // conversion record of what is left
+            let text = crate::io::input::record_text(format, opts, record)?;
+            return crate::io::warc::as_conversion(record, &cut_text(&text, cut));
+        }
         _ => {
             let (text, at) = crate::io::json::raw_field(body, &opts.text_field)?;
             let new = serde_json::to_string(&cut_text(&text, cut)).ok()?;

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use crate::error::{BadRecord, Error, Result};
 use crate::io::json::parse_record;
+use crate::io::warc;
 
 /// How the records of an input are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -29,6 +30,9 @@ pub enum Format {
     Text,
     /// One document per line.
     Lines,
+    /// WARC or WET records (Common Crawl): `.warc`, `.wet`, or content
+    /// starting with `WARC/`.
+    Warc,
 }
 
 /// How an input file is compressed: by its magic bytes, else by its
@@ -168,6 +172,7 @@ fn file_input(path: PathBuf, format: Format) -> InputFile {
                 .as_deref()
             {
                 Some("jsonl" | "ndjson" | "json") => Format::Jsonl,
+                Some("warc" | "wet") => Format::Warc,
                 Some("txt" | "text" | "md" | "html" | "htm") => Format::Text,
                 _ if compression != Compression::None => Format::Auto,
                 _ => Format::Text,
@@ -273,6 +278,8 @@ pub(crate) fn read_input<T: Send>(
                 while at < bytes.len() || (at == 0 && bytes.is_empty()) {
                     let end = if input.format == Format::Text || bytes.len() - at <= BLOCK {
                         bytes.len()
+                    } else if input.format == Format::Warc {
+                        at + warc::cut_after(&bytes[at..], BLOCK)
                     } else {
                         memchr::memchr(b'\n', &bytes[at + BLOCK..])
                             .map_or(bytes.len(), |i| at + BLOCK + i + 1)
@@ -420,10 +427,10 @@ impl Iterator for Blocks {
                 Ok(eof) => eof,
                 Err(error) => {
                     self.done = true;
-                    let cut = if self.format == Format::Text {
-                        0
-                    } else {
-                        memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
+                    let cut = match self.format {
+                        Format::Text => 0,
+                        Format::Warc => warc::complete_prefix(&buf),
+                        _ => memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1),
                     };
                     self.failure = Some(Block::Failed { error, dropped: buf.len() - cut });
                     if cut == 0 {
@@ -437,13 +444,18 @@ impl Iterator for Blocks {
                 self.carry = buf;
                 continue;
             }
+            let last = if self.format == Format::Warc {
+                Some(warc::complete_prefix(&buf)).filter(|&c| c > 0)
+            } else {
+                memchr::memrchr(b'\n', &buf).map(|i| i + 1)
+            };
             let cut = if eof {
                 buf.len()
             } else {
-                match memchr::memrchr(b'\n', &buf) {
-                    Some(i) => i + 1,
+                match last {
+                    Some(c) => c,
                     None => {
-                        // one line longer than a block: keep reading
+                        // one line (or record) longer than a block: keep reading
                         self.carry = buf;
                         continue;
                     }
@@ -480,8 +492,10 @@ fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<boo
 }
 
 fn sniff(buf: &[u8]) -> Format {
-    match buf.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => Format::Jsonl,
+    let start = buf.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(buf.len());
+    match &buf[start..] {
+        [b'{', ..] => Format::Jsonl,
+        rest if rest.starts_with(b"WARC/") => Format::Warc,
         _ => Format::Text,
     }
 }
@@ -503,6 +517,9 @@ fn parse_block<T: Send>(
         let outcome = whole_file(input, data, f);
         sink(outcome, data.len() as u64);
         return 1;
+    }
+    if format == Format::Warc {
+        return parse_warc(input, data, offset, first_line, f, sink);
     }
     // cut into pieces at line ends
     let mut bounds = vec![0usize];
@@ -547,11 +564,92 @@ fn parse_block<T: Send>(
     acc - first_line + tail
 }
 
+/// Parse a block of whole WARC records: boundaries in order, texts in
+/// parallel. Records that are not documents are skipped; a malformed record
+/// is a bad record (numbered from the start of the file) and reading resumes
+/// at the next `WARC/1.` line. Returns the records consumed.
+fn parse_warc<T: Send>(
+    input: &InputFile,
+    data: &[u8],
+    offset: u64,
+    first_record: u64,
+    f: &(impl Fn(&str) -> T + Sync),
+    sink: &mut impl FnMut(Outcome<T>, u64),
+) -> u64 {
+    enum Item<'a> {
+        Rec(warc::Header<'a>),
+        Bad(String),
+    }
+    let mut items = Vec::new();
+    let mut at = 0;
+    loop {
+        match warc::next_record(data, at) {
+            warc::Next::Record(h) => {
+                at = h.end;
+                items.push(Item::Rec(h));
+            }
+            warc::Next::End => break,
+            warc::Next::Partial => {
+                items.push(Item::Bad(format!(
+                    "truncated WARC record at byte {} (its header or block is cut short)",
+                    offset + at as u64
+                )));
+                break;
+            }
+            warc::Next::Bad(reason) => {
+                items.push(Item::Bad(format!("{reason} at byte {}", offset + at as u64)));
+                match warc::resync(data, at) {
+                    Some(next) => at = next,
+                    None => break,
+                }
+            }
+        }
+    }
+    let outcomes: Vec<Option<Outcome<T>>> = items
+        .par_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let number = first_record + i as u64 + 1;
+            let bad = |reason: String| {
+                Some(Outcome::Bad(BadRecord { file: input.name.clone(), line: number, reason }))
+            };
+            match item {
+                Item::Bad(reason) => bad(reason.clone()),
+                Item::Rec(h) => match warc::record_text(data, h) {
+                    Ok(Some(text)) => Some(Outcome::Doc(Record {
+                        id: h.id().unwrap_or_else(|| format!("{}:{number}", input.name)),
+                        start: offset + h.start as u64,
+                        end: offset + h.end as u64,
+                        text_len: text.len() as u64,
+                        value: f(&text),
+                    })),
+                    Ok(None) => None,
+                    Err(reason) => bad(reason),
+                },
+            }
+        })
+        .collect();
+    for o in outcomes.into_iter().flatten() {
+        let bytes = match &o {
+            Outcome::Doc(r) => r.end - r.start,
+            Outcome::Bad(_) => 0,
+        };
+        sink(o, bytes);
+    }
+    items.len() as u64
+}
+
 /// The text of one record, re-read from its bytes (as returned in
 /// [`Record::start`]..[`Record::end`]). `None` if it no longer parses.
 pub(crate) fn record_text<'a>(format: Format, opts: &ReadOptions, rec: &'a [u8]) -> Option<Cow<'a, str>> {
     if matches!(format, Format::Text | Format::Auto) {
         return std::str::from_utf8(rec).ok().map(Cow::Borrowed);
+    }
+    if format == Format::Warc {
+        return match warc::next_record(rec, 0) {
+            warc::Next::Record(h) => warc::record_text(rec, &h).ok().flatten(),
+            _ => None,
+        };
     }
     let mut body = rec.strip_suffix(b"\n").unwrap_or(rec);
     body = body.strip_suffix(b"\r").unwrap_or(body);

@@ -4,7 +4,8 @@ pub(crate) mod input;
 pub(crate) mod json;
 pub(crate) mod load;
 pub(crate) mod output;
+pub(crate) mod warc;
 
-pub use input::{Format, InputFile, ReadOptions, expand_inputs};
+pub use input::{Compression, Format, InputFile, ReadOptions, expand_inputs};
 pub use load::read_texts;
 pub use output::AtomicFile;

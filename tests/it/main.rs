@@ -8,6 +8,7 @@ mod index;
 mod oracle;
 mod passages;
 mod real_corpus;
+mod warc;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
