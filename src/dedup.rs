@@ -398,11 +398,11 @@ impl Corpus {
 }
 
 /// A similarity as written to outputs: shortest round-trip decimal.
-fn format_sim(s: f64) -> String {
+pub(crate) fn format_sim(s: f64) -> String {
     if s == 1.0 { "1.0".into() } else { format!("{s}") }
 }
 
-fn push_json_str(out: &mut String, s: &str) {
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
     // serde_json's escaping (one small allocation per id; encoding a str
     // cannot fail)
     out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
@@ -489,6 +489,16 @@ impl Dedup {
     /// The verification mode.
     pub fn verify_mode(&self) -> Verify {
         self.verify
+    }
+
+    /// How inputs are read.
+    pub(crate) fn read_options(&self) -> &ReadOptions {
+        &self.read
+    }
+
+    /// Whether a bad record stops the run.
+    pub(crate) fn is_strict(&self) -> bool {
+        self.strict
     }
 
     /// Worker threads this deduplicator runs on.
@@ -673,20 +683,38 @@ impl Dedup {
                 linked += 1;
             }
         }
-        // Doubtful pairs in document order (so that re-reading the texts
-        // walks the input forward and the set cache hits), settled in
-        // fixed-size rounds: after each round the pairs that now fall inside
-        // one cluster are skipped. Round size does not depend on the thread
-        // count, so the result is the same on 1 thread or N.
-        const ROUND: usize = 1024;
         // candidate pairs come sorted by (a, b)
         let doubtful: Vec<(u32, u32)> =
             pairs.iter().zip(&verdicts).filter(|&(_, v)| *v == Likeness::Maybe).map(|(&p, _)| p).collect();
         let shingle = self.sketcher.params().shingle;
+        let small = |d: u32| sk.small[d as usize].as_deref();
+        let text = |d: u32| src.text(d);
+        let est = |a: u32, b: u32| estimate(sk.sig(a), sk.sig(b));
+        let (more, checked) = self.settle_doubtful(&doubtful, uf, shingle, &small, &text, &est);
+        (linked + more, checked)
+    }
+
+    /// Settle doubtful pairs (sorted by (a, b), so that re-reading the texts
+    /// walks the input forward and the set cache hits) by exact Jaccard of
+    /// their shingle sets: `small(d)` when kept, else re-shingled from
+    /// `text(d)`; `est` decides when a text is unavailable. Fixed-size rounds:
+    /// after each round the pairs that now fall inside one cluster are
+    /// skipped. Round size does not depend on the thread count, so the result
+    /// is the same on 1 thread or N. Returns (linked pairs, checked pairs).
+    pub(crate) fn settle_doubtful<'t>(
+        &self,
+        doubtful: &[(u32, u32)],
+        uf: &mut UnionFind,
+        shingle: ShingleKind,
+        small: &(dyn Fn(u32) -> Option<&'t [u64]> + Sync),
+        text: &(dyn Fn(u32) -> Option<Cow<'t, str>> + Sync),
+        est: &(dyn Fn(u32, u32) -> f64 + Sync),
+    ) -> (u64, u64) {
+        const ROUND: usize = 1024;
         let mut sets: std::collections::HashMap<u32, Option<Vec<u64>>> = std::collections::HashMap::new();
-        let mut checked = 0u64;
+        let (mut linked, mut checked) = (0u64, 0u64);
         let mut cached_bytes = 0usize;
-        let mut rest = &doubtful[..];
+        let mut rest = doubtful;
         while !rest.is_empty() {
             let mut round: Vec<(u32, u32)> = Vec::with_capacity(ROUND);
             while round.len() < ROUND {
@@ -705,18 +733,18 @@ impl Dedup {
             let mut need: Vec<u32> = round
                 .iter()
                 .flat_map(|&(a, b)| [a, b])
-                .filter(|&d| sk.small[d as usize].is_none() && !sets.contains_key(&d))
+                .filter(|&d| small(d).is_none() && !sets.contains_key(&d))
                 .collect();
             need.sort_unstable();
             need.dedup();
             let fresh: Vec<Option<Vec<u64>>> = need
                 .par_iter()
-                .map_init(|| Shingler::new(shingle), |sh, &d| src.text(d).map(|t| sh.shingle_set(&t)))
+                .map_init(|| Shingler::new(shingle), |sh, &d| text(d).map(|t| sh.shingle_set(&t)))
                 .collect();
             cached_bytes += fresh.iter().map(|s| s.as_ref().map_or(0, |v| v.len() * 8 + 32)).sum::<usize>();
             sets.extend(need.into_iter().zip(fresh));
             let set_of = |d: u32| -> Option<&[u64]> {
-                match &sk.small[d as usize] {
+                match small(d) {
                     Some(small) => Some(small),
                     None => sets.get(&d).and_then(|s| s.as_deref()),
                 }
@@ -726,7 +754,7 @@ impl Dedup {
                 .map(|&(a, b)| match (set_of(a), set_of(b)) {
                     (Some(x), Some(y)) => jaccard(x, y) >= self.threshold,
                     // text unavailable: the estimate decides
-                    _ => estimate(sk.sig(a), sk.sig(b)) >= self.threshold,
+                    _ => est(a, b) >= self.threshold,
                 })
                 .collect();
             checked += round.len() as u64;

@@ -35,6 +35,7 @@ mod report;
 mod score;
 mod shingle;
 mod sketch;
+mod spill;
 mod synth;
 mod truth;
 
@@ -46,10 +47,11 @@ pub use crate::io::{AtomicFile, Compression, Format, InputFile, ReadOptions, exp
 pub use crate::lsh::LshParams;
 pub use crate::normalize::{Token, Tokenizer};
 pub use crate::passage::{DEFAULT_MIN_WORDS, Passage, PassageBuilder, PassageFinder, Scope};
-pub use crate::report::{ParamSummary, Summary, Timings};
+pub use crate::report::{ParamSummary, SpillSummary, Summary, Timings};
 pub use crate::score::{Scores, score};
 pub use crate::shingle::{Shingle, ShingleKind, Shingler, jaccard};
 pub use crate::sketch::{SKETCH_FORMAT_VERSION, Signature, SketchKind, SketchParams, Sketcher};
+pub use crate::spill::SpilledCorpus;
 pub use crate::synth::{Mutation, SynthOptions, SynthStats, generate, paragraphs};
 pub use crate::truth::{TruthPair, similar_pairs};
 

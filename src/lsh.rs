@@ -132,9 +132,9 @@ pub fn candidates(
 }
 
 /// The pairs one bucket contributes (members sorted by doc).
-fn bucket_pairs(
+pub(crate) fn bucket_pairs(
     members: &[(u64, u32)],
-    maybe_similar: &(dyn Fn(u32, u32) -> Likeness + Sync),
+    maybe_similar: &dyn Fn(u32, u32) -> Likeness,
 ) -> Vec<(u32, u32)> {
     let m = members.len();
     let mut v = Vec::new();

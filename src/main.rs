@@ -228,6 +228,13 @@ struct DedupArgs {
     /// Print no summary.
     #[arg(short, long)]
     quiet: bool,
+    /// Keep memory near SIZE (K, M, G): signatures, ids and sorted runs of band keys go to
+    /// --spill-dir, records are re-read from the inputs. Same clusters.
+    #[arg(long, value_parser = parse_size)]
+    max_memory: Option<u64>,
+    /// Where --max-memory writes its spill files (a fresh directory inside, removed at the end).
+    #[arg(long, requires = "max_memory")]
+    spill_dir: Option<PathBuf>,
 }
 
 /// The near-duplicate parameters shared by `dedup` and `index build`.
@@ -381,6 +388,9 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
     let builder = args.params.builder(&args.input.read);
     let dedup = builder.build()?;
     let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    if let Some(max) = args.max_memory {
+        return run_dedup_spilled(&args, &dedup, &inputs, max, start);
+    }
     let corpus =
         with_progress(&inputs, args.quiet, |progress| dedup.read(&inputs, args.output.is_some(), progress))?;
     report_bad_records(&corpus, args.quiet);
@@ -398,24 +408,11 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
             .with_context(|| format!("writing output to {}", p.display()))?;
     }
     if let Some(p) = &args.bad_records {
-        let mut f = neardup::AtomicFile::create(p, &args.input.inputs)?;
-        for b in corpus.bad_records() {
-            let line = serde_json::to_string(b).context("encoding a bad record")?;
-            f.write_all(line.as_bytes())?;
-            f.write_all(b"\n")?;
-        }
-        f.commit()?;
+        write_bad_records(p, corpus.bad_records(), &args.input.inputs)?;
     }
     let write_time = t_write.elapsed();
-    let mut summary = Summary::new(&dedup, &corpus, &clustering, write_time, start.elapsed());
-    summary.peak_rss_bytes = peak_rss();
-    if let Some(p) = &args.summary_json {
-        let mut f = neardup::AtomicFile::create(p, &args.input.inputs)?;
-        let json = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
-        f.write_all(json.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.commit()?;
-    }
+    let summary = Summary::new(&dedup, &corpus, &clustering, write_time, start.elapsed());
+    let summary = finish_summary(summary, args.summary_json.as_deref(), &args.input.inputs)?;
     let mut err = std::io::stderr().lock();
     for w in summary.warnings() {
         writeln!(err, "neardup: warning: {w}")?;
@@ -424,6 +421,70 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
         err.write_all(summary.to_text().as_bytes())?;
     }
     inputs_complete(corpus.failed_inputs())
+}
+
+/// `dedup --max-memory`: the bounded-memory path, same outputs.
+fn run_dedup_spilled(
+    args: &DedupArgs,
+    dedup: &neardup::Dedup,
+    inputs: &[neardup::InputFile],
+    max_memory: u64,
+    start: Instant,
+) -> Result<(), Failure> {
+    let spill_dir = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let corpus = with_progress(inputs, args.quiet, |progress| {
+        dedup.read_spilled(inputs, &spill_dir, max_memory, progress)
+    })?;
+    print_bad_records(corpus.bad_records(), args.quiet);
+    let t_write = Instant::now();
+    if let Some(p) = &args.clusters {
+        corpus.write_clusters(p).with_context(|| format!("writing clusters to {}", p.display()))?;
+    }
+    if let Some(p) = &args.output {
+        corpus.write_deduplicated(p).with_context(|| format!("writing output to {}", p.display()))?;
+    }
+    if let Some(p) = &args.bad_records {
+        write_bad_records(p, corpus.bad_records(), &args.input.inputs)?;
+    }
+    let summary = Summary::new_spilled(dedup, &corpus, t_write.elapsed(), start.elapsed());
+    let summary = finish_summary(summary, args.summary_json.as_deref(), &args.input.inputs)?;
+    if !args.quiet {
+        std::io::stderr().lock().write_all(summary.to_text().as_bytes())?;
+    }
+    inputs_complete(corpus.failed_inputs())
+}
+
+/// Every skipped bad record as a JSON line.
+fn write_bad_records(
+    path: &std::path::Path,
+    bad: &[neardup::BadRecord],
+    inputs: &[PathBuf],
+) -> Result<(), Failure> {
+    let mut f = neardup::AtomicFile::create(path, inputs)?;
+    for b in bad {
+        let line = serde_json::to_string(b).context("encoding a bad record")?;
+        f.write_all(line.as_bytes())?;
+        f.write_all(b"\n")?;
+    }
+    f.commit()?;
+    Ok(())
+}
+
+/// Add the peak RSS and write `--summary-json`.
+fn finish_summary(
+    mut summary: Summary,
+    json: Option<&std::path::Path>,
+    inputs: &[PathBuf],
+) -> Result<Summary, Failure> {
+    summary.peak_rss_bytes = peak_rss();
+    if let Some(p) = json {
+        let mut f = neardup::AtomicFile::create(p, inputs)?;
+        let text = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
+        f.write_all(text.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.commit()?;
+    }
+    Ok(summary)
 }
 
 fn report_bad_records(corpus: &neardup::Corpus, quiet: bool) {

@@ -256,6 +256,19 @@ pub(crate) fn read_input<T: Send>(
     f: &(impl Fn(&str) -> T + Sync),
     sink: &mut impl FnMut(Outcome<T>, u64),
 ) -> Result<Retained> {
+    read_input_with(input, opts, keep, f, sink, &mut |_| {})
+}
+
+/// As [`read_input`], also handing `block` every streamed block of whole
+/// records after it is parsed (memory-mapped inputs are not streamed).
+pub(crate) fn read_input_with<T: Send>(
+    input: &InputFile,
+    opts: &ReadOptions,
+    keep: bool,
+    f: &(impl Fn(&str) -> T + Sync),
+    sink: &mut impl FnMut(Outcome<T>, u64),
+    on_block: &mut dyn FnMut(&[u8]),
+) -> Result<Retained> {
     let mut retained = Retained { format: input.format, ..Retained::default() };
     let compressed = Arc::new(AtomicU64::new(0));
     let mut stdin_compression = Compression::None;
@@ -330,6 +343,7 @@ pub(crate) fn read_input<T: Send>(
                     format = resolved;
                     let bytes = Bytes::Owned(bytes);
                     line += parse_block(input, format, opts, &bytes, offset, line, f, sink);
+                    on_block(&bytes);
                     let len = bytes.len() as u64;
                     if keep {
                         retained.blocks.push((offset, bytes));
@@ -470,25 +484,13 @@ impl Iterator for Blocks {
 }
 
 /// Read until `buf` holds `want` bytes or the stream ends (returns true).
+/// On an error, the bytes read before it stay in `buf`.
 fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
-    let start = buf.len();
-    buf.resize(want, 0);
-    let mut n = start;
-    while n < want {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => {
-                buf.truncate(n);
-                return Ok(true);
-            }
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                buf.truncate(n);
-                return Err(e);
-            }
-        }
-    }
-    Ok(false)
+    let need = want.saturating_sub(buf.len());
+    buf.reserve(need);
+    // read_to_end fills the spare capacity without zeroing it first
+    let got = r.take(need as u64).read_to_end(buf)?;
+    Ok(got < need)
 }
 
 fn sniff(buf: &[u8]) -> Format {

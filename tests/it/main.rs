@@ -8,6 +8,7 @@ mod index;
 mod oracle;
 mod passages;
 mod real_corpus;
+mod spill;
 mod warc;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,636 @@
+//! Deduplication in bounded memory: what does not have to stay in memory
+//! goes to a spill directory, so memory grows with the number of documents
+//! (about 40 bytes each) and not with the text.
+//!
+//! read (streamed) + sketch, in parallel per record; in input order:
+//!   signature -> `sigs.bin` (read back by position), id -> `ids.bin`,
+//!   band keys -> a buffer, sorted and written as a run when full,
+//!   decompressed records of compressed or piped inputs -> `records-N.bin`
+//! runs -> k-way merge -> buckets -> the same pairs as in memory -> union-find
+//!   (a pair already inside one cluster is skipped: it changes nothing)
+//! doubtful pairs -> settled exactly from the re-read texts, as in memory.
+//!
+//! The clusters are those of the in-memory path: the same buckets in the same
+//! member order, the same verdict for every pair, and components do not
+//! depend on the order pairs are linked in. Counters of pairs differ.
+
+use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::cluster::UnionFind;
+use crate::dedup::{ClusterStats, Dedup, Verify, format_sim, push_json_str};
+use crate::error::{BadRecord, Error, Result};
+use crate::io::input::{Compression, Format, Outcome, read_input_with, record_text};
+use crate::io::{AtomicFile, InputFile};
+use crate::lsh::{self, Likeness};
+use crate::sketch::estimate;
+
+/// Bytes of one band key in a run file: key u64, document u32.
+const KEY_BYTES: usize = 12;
+/// Read buffer of each run during the merge.
+const RUN_BUFFER: usize = 1 << 20;
+/// Pairs judged together (in parallel) while merging.
+const PAIR_BATCH: usize = 1 << 16;
+/// Signatures kept between lookups (pivots of large buckets, representatives).
+const SIG_CACHE: usize = 1 << 16;
+
+/// A directory of spill files, removed when dropped.
+#[derive(Debug)]
+struct SpillDir(PathBuf);
+
+impl Drop for SpillDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Where document `d`'s record bytes are: a source file and a byte range.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    source: u32,
+    start: u64,
+    end: u64,
+}
+
+/// A corpus read and clustered in bounded memory; its outputs are written
+/// from the spill files and the inputs.
+#[derive(Debug)]
+pub struct SpilledCorpus {
+    dir: SpillDir,
+    num_perm: usize,
+    samples: Vec<u32>,
+    sigs: File,
+    ids: File,
+    id_ends: Vec<u64>,
+    places: Vec<Place>,
+    /// Files records can be re-read from (the input, or its spill copy), with
+    /// the input's format.
+    sources: Vec<(File, Format)>,
+    input_paths: Vec<PathBuf>,
+    bad: Vec<BadRecord>,
+    failed: Vec<String>,
+    input_bytes: u64,
+    text_bytes: u64,
+    read_time: Duration,
+    /// Representative of every document.
+    reps: Vec<u32>,
+    /// Counters of the clustering.
+    pub stats: ClusterStats,
+    /// Bytes written to the spill directory.
+    pub spill_bytes: u64,
+    /// Sorted runs of band keys written.
+    pub runs: usize,
+}
+
+/// A file of the spill directory, created.
+fn create(dir: &Path, name: &str) -> Result<(PathBuf, BufWriter<File>)> {
+    let p = dir.join(name);
+    let f = File::create(&p).map_err(|e| Error::io(&p, e))?;
+    Ok((p, BufWriter::with_capacity(1 << 20, f)))
+}
+
+fn reopen(p: &Path) -> Result<File> {
+    File::open(p).map_err(|e| Error::io(p, e))
+}
+
+impl Dedup {
+    /// Read and cluster `inputs` keeping about `max_memory` bytes of band
+    /// keys in memory at a time; everything else that grows with the corpus
+    /// but the per-document tables goes to a fresh directory inside
+    /// `spill_dir` (removed when the result is dropped). Gives the clusters
+    /// of [`Dedup::read`] + [`Dedup::cluster`]. `--verify exact` is not
+    /// supported here (it keeps every shingle set in memory).
+    pub fn read_spilled(
+        &self,
+        inputs: &[InputFile],
+        spill_dir: &Path,
+        max_memory: u64,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<SpilledCorpus> {
+        if self.verify_mode() == Verify::Exact {
+            return Err(Error::param("--max-memory works with --verify estimate only"));
+        }
+        let start = Instant::now();
+        std::fs::create_dir_all(spill_dir).map_err(|e| Error::io(spill_dir, e))?;
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let dir = SpillDir(spill_dir.join(format!("neardup-spill-{}-{nanos}", std::process::id())));
+        std::fs::create_dir(&dir.0).map_err(|e| Error::io(&dir.0, e))?;
+        let k = self.sketch_params().num_perm as usize;
+        let lsh = self.lsh_params();
+        // a band key takes 16 bytes in the buffer; half the budget for it,
+        // the rest for sorting, the tables and the readers' blocks
+        let run_cap = ((max_memory / 2) / 16).max(1 << 16) as usize;
+        let mut opts = self.read_options().clone();
+        opts.mmap = false; // mapped pages would count against the budget
+        let (sig_path, mut sig_w) = create(&dir.0, "sigs.bin")?;
+        let (id_path, mut id_w) = create(&dir.0, "ids.bin")?;
+        let mut keys: Vec<(u64, u32)> = Vec::with_capacity(run_cap.min(1 << 24));
+        let mut run_paths: Vec<PathBuf> = Vec::new();
+        let mut spill_bytes = 0u64;
+        let mut c = SpilledCorpus {
+            num_perm: k,
+            samples: Vec::new(),
+            sigs: reopen(&sig_path)?,
+            ids: reopen(&id_path)?,
+            id_ends: Vec::new(),
+            places: Vec::new(),
+            sources: Vec::new(),
+            input_paths: inputs.iter().filter_map(|i| i.path.clone()).collect(),
+            bad: Vec::new(),
+            failed: Vec::new(),
+            input_bytes: 0,
+            text_bytes: 0,
+            read_time: Duration::ZERO,
+            reps: Vec::new(),
+            stats: ClusterStats::default(),
+            spill_bytes: 0,
+            runs: 0,
+            dir,
+        };
+        let write_run =
+            |keys: &mut Vec<(u64, u32)>, runs: &mut Vec<PathBuf>, bytes: &mut u64| -> Result<()> {
+                keys.par_sort_unstable();
+                keys.dedup();
+                let (p, mut w) = create(&c.dir.0, &format!("run-{:05}.bin", runs.len()))?;
+                let io = |e| Error::io(&p, e);
+                for &(key, d) in keys.iter() {
+                    w.write_all(&key.to_le_bytes()).map_err(io)?;
+                    w.write_all(&d.to_le_bytes()).map_err(io)?;
+                }
+                w.flush().map_err(io)?;
+                *bytes += (keys.len() * KEY_BYTES) as u64;
+                runs.push(p);
+                keys.clear();
+                Ok(())
+            };
+        let mut done = 0u64;
+        let mut sig_bytes = Vec::with_capacity(4 * k);
+        for (fi, input) in inputs.iter().enumerate() {
+            // records are re-read from the input itself when it is a plain
+            // file, else from a copy of its decompressed bytes
+            let copy = match (&input.path, input.compression) {
+                (Some(_), Compression::None) => None,
+                _ => Some(create(&c.dir.0, &format!("records-{fi:05}.bin"))?),
+            };
+            let mut copy_w = copy.as_ref().map(|(p, _)| p.clone()).zip(copy.map(|(_, w)| w));
+            let mut first_bad: Option<BadRecord> = None;
+            let failure: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
+            let fail = |e: Error| {
+                if let Ok(mut f) = failure.lock() {
+                    f.get_or_insert(e);
+                }
+            };
+            let sketch = |text: &str| self.sketch_text(text);
+            let retained = self.install_pool(|| {
+                read_input_with(
+                    input,
+                    &opts,
+                    false,
+                    &sketch,
+                    &mut |o, bytes| {
+                        done += bytes;
+                        progress(done);
+                        match o {
+                            Outcome::Doc(r) => {
+                                let d = c.samples.len() as u32;
+                                let s = r.value;
+                                sig_bytes.clear();
+                                sig_bytes.extend(s.sig.iter().flat_map(|v| v.to_le_bytes()));
+                                let res =
+                                    sig_w.write_all(&sig_bytes).and_then(|_| id_w.write_all(r.id.as_bytes()));
+                                if let Err(e) = res {
+                                    fail(Error::io(&sig_path, e));
+                                }
+                                c.id_ends.push(c.id_ends.last().copied().unwrap_or(0) + r.id.len() as u64);
+                                c.samples.push(s.samples);
+                                c.places.push(Place { source: fi as u32, start: r.start, end: r.end });
+                                c.text_bytes += r.text_len;
+                                if s.samples > 0 {
+                                    lsh::push_band_keys(lsh, &s.sig, d, &mut keys);
+                                }
+                                if keys.len() >= run_cap && failure.lock().is_ok_and(|f| f.is_none()) {
+                                    if let Err(e) = write_run(&mut keys, &mut run_paths, &mut spill_bytes) {
+                                        fail(e);
+                                    }
+                                }
+                            }
+                            Outcome::Bad(b) => {
+                                first_bad.get_or_insert_with(|| b.clone());
+                                c.bad.push(b);
+                            }
+                        }
+                    },
+                    &mut |block| {
+                        if let Some((p, w)) = copy_w.as_mut() {
+                            if let Err(e) = w.write_all(block) {
+                                fail(Error::io(&*p, e));
+                            }
+                        }
+                    },
+                )
+            })?;
+            if let Some(e) = failure.into_inner().ok().flatten() {
+                return Err(e);
+            }
+            if self.is_strict() {
+                if let Some(b) = first_bad {
+                    return Err(Error::BadRecord(b));
+                }
+            }
+            if retained.failed {
+                c.failed.push(input.name.clone());
+            }
+            c.input_bytes += retained.len;
+            let source = match copy_w {
+                Some((p, mut w)) => {
+                    w.flush().map_err(|e| Error::io(&p, e))?;
+                    spill_bytes += retained.len;
+                    reopen(&p)?
+                }
+                None => reopen(input.path.as_deref().unwrap_or(Path::new("-")))?,
+            };
+            c.sources.push((source, retained.format));
+        }
+        sig_w.flush().map_err(|e| Error::io(&sig_path, e))?;
+        id_w.flush().map_err(|e| Error::io(&id_path, e))?;
+        drop((sig_w, id_w));
+        if !keys.is_empty() || run_paths.is_empty() {
+            write_run(&mut keys, &mut run_paths, &mut spill_bytes)?;
+        }
+        drop(keys);
+        spill_bytes += (c.samples.len() * 4 * k) as u64 + c.id_ends.last().copied().unwrap_or(0);
+        c.read_time = start.elapsed();
+        c.spill_bytes = spill_bytes;
+        c.runs = run_paths.len();
+        self.install_pool(|| c.cluster(self, &run_paths))?;
+        Ok(c)
+    }
+}
+
+/// Reads signatures back by document, keeping a bounded cache.
+struct Sigs<'a> {
+    c: &'a SpilledCorpus,
+    cache: HashMap<u32, Box<[u32]>>,
+}
+
+impl<'a> Sigs<'a> {
+    fn read(c: &SpilledCorpus, d: u32) -> Box<[u32]> {
+        let k = c.num_perm;
+        let mut bytes = vec![0u8; 4 * k];
+        // the file was written by this run: a short read is a lost disk
+        if c.sigs.read_exact_at(&mut bytes, d as u64 * 4 * k as u64).is_err() {
+            return vec![u32::MAX; k].into_boxed_slice();
+        }
+        bytes.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    }
+
+    fn get(&mut self, d: u32) -> &[u32] {
+        if self.cache.len() >= SIG_CACHE && !self.cache.contains_key(&d) {
+            self.cache.clear();
+        }
+        let c = self.c;
+        self.cache.entry(d).or_insert_with(|| Sigs::read(c, d))
+    }
+}
+
+/// Band keys of all runs, in (key, doc) order.
+struct Merge {
+    runs: Vec<BufReader<File>>,
+    heap: BinaryHeap<Reverse<(u64, u32, usize)>>,
+}
+
+impl Merge {
+    fn open(paths: &[PathBuf]) -> Result<Merge> {
+        let mut m = Merge { runs: Vec::new(), heap: BinaryHeap::new() };
+        for (i, p) in paths.iter().enumerate() {
+            m.runs.push(BufReader::with_capacity(RUN_BUFFER, reopen(p)?));
+            m.advance(i).map_err(|e| Error::io(p, e))?;
+        }
+        Ok(m)
+    }
+
+    fn advance(&mut self, i: usize) -> std::io::Result<()> {
+        let mut b = [0u8; KEY_BYTES];
+        match self.runs[i].read_exact(&mut b) {
+            Ok(()) => {
+                let key = u64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+                let d = u32::from_le_bytes(b[8..].try_into().unwrap_or_default());
+                self.heap.push(Reverse((key, d, i)));
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn next(&mut self) -> std::io::Result<Option<(u64, u32)>> {
+        let Some(Reverse((key, d, i))) = self.heap.pop() else { return Ok(None) };
+        self.advance(i)?;
+        Ok(Some((key, d)))
+    }
+}
+
+impl SpilledCorpus {
+    fn likeness(dedup: &Dedup, c: &SpilledCorpus, a: &[u32], b: &[u32], sa: u32, sb: u32) -> Likeness {
+        let samples = sa.min(sb);
+        if samples == 0 {
+            return Likeness::No;
+        }
+        let (est, doubt) = (estimate(a, b), dedup.doubt(samples));
+        let _ = c;
+        if est >= dedup.threshold() + doubt {
+            Likeness::Surely
+        } else if est > dedup.threshold() - doubt {
+            Likeness::Maybe
+        } else {
+            Likeness::No
+        }
+    }
+
+    /// Merge the runs into buckets, judge their pairs, settle the doubtful
+    /// ones and find representatives.
+    fn cluster(&mut self, dedup: &Dedup, runs: &[PathBuf]) -> Result<()> {
+        let t0 = Instant::now();
+        let n = self.samples.len();
+        let mut uf = UnionFind::new(n);
+        let mut doubtful: Vec<(u32, u32)> = Vec::new();
+        let mut stats = ClusterStats::default();
+        {
+            let mut merge = Merge::open(runs)?;
+            let run_err = |e| Error::io(&self.dir.0, e);
+            let mut sigs = Sigs { c: self, cache: HashMap::new() };
+            let mut bucket: Vec<(u64, u32)> = Vec::new();
+            let mut batch: Vec<(u32, u32)> = Vec::new();
+            let mut last: Option<(u64, u32)> = None;
+            loop {
+                let next = merge.next().map_err(run_err)?;
+                if next.is_some() && next == last {
+                    continue; // the same key of the same document in two runs
+                }
+                last = next;
+                if next.is_none_or(|(key, _)| bucket.first().is_some_and(|b| b.0 != key)) {
+                    if bucket.len() > 1 {
+                        let pairs = {
+                            let samples = &self.samples;
+                            let cell = std::cell::RefCell::new(&mut sigs);
+                            let judge = |a: u32, b: u32| {
+                                let mut s = cell.borrow_mut();
+                                let sa = s.get(a).to_vec();
+                                let sb = s.get(b);
+                                Self::likeness(dedup, self, &sa, sb, samples[a as usize], samples[b as usize])
+                            };
+                            lsh::bucket_pairs(&bucket, &judge)
+                        };
+                        batch.extend(pairs);
+                        if batch.len() >= PAIR_BATCH {
+                            self.judge(dedup, &mut batch, &mut uf, &mut doubtful, &mut stats);
+                        }
+                    }
+                    bucket.clear();
+                }
+                match next {
+                    Some(kd) => bucket.push(kd),
+                    None => break,
+                }
+            }
+            self.judge(dedup, &mut batch, &mut uf, &mut doubtful, &mut stats);
+        }
+        stats.candidates_time = t0.elapsed();
+        let t1 = Instant::now();
+        doubtful.par_sort_unstable();
+        doubtful.dedup();
+        let shingle = dedup.sketch_params().shingle;
+        let text = |d: u32| self.text(dedup, d);
+        let est = |a: u32, b: u32| estimate(&Sigs::read(self, a), &Sigs::read(self, b));
+        let (linked, checked) = dedup.settle_doubtful(&doubtful, &mut uf, shingle, &|_| None, &text, &est);
+        stats.verified_pairs += linked;
+        stats.exact_checks = checked;
+        stats.verify_time = t1.elapsed();
+
+        let t2 = Instant::now();
+        self.reps = uf.representatives();
+        let mut size = vec![0u32; n];
+        let mut chained = bitvec::bitvec![0; n];
+        self.for_each_similarity(|d, r, sim| {
+            size[r as usize] += 1;
+            if sim < dedup.threshold() {
+                chained.set(r as usize, true);
+            }
+            let _ = d;
+        })?;
+        stats.clusters = size.iter().filter(|&&s| s >= 2).count() as u64;
+        stats.duplicates = self.reps.iter().enumerate().filter(|&(d, &r)| r as usize != d).count() as u64;
+        stats.largest_cluster = size.iter().copied().max().unwrap_or(0) as u64;
+        stats.chained_clusters = chained.count_ones() as u64;
+        stats.cluster_time = t2.elapsed();
+        self.stats = stats;
+        Ok(())
+    }
+
+    /// Judge a batch of candidate pairs in parallel; link the sure ones, keep
+    /// the doubtful ones. Pairs already inside one cluster are skipped.
+    fn judge(
+        &self,
+        dedup: &Dedup,
+        batch: &mut Vec<(u32, u32)>,
+        uf: &mut UnionFind,
+        doubtful: &mut Vec<(u32, u32)>,
+        stats: &mut ClusterStats,
+    ) {
+        batch.retain(|&(a, b)| uf.find(a) != uf.find(b));
+        batch.sort_unstable();
+        batch.dedup();
+        stats.candidate_pairs += batch.len() as u64;
+        let verdicts: Vec<Likeness> = batch
+            .par_iter()
+            .map(|&(a, b)| {
+                let (x, y) = (Sigs::read(self, a), Sigs::read(self, b));
+                Self::likeness(dedup, self, &x, &y, self.samples[a as usize], self.samples[b as usize])
+            })
+            .collect();
+        for (&(a, b), v) in batch.iter().zip(verdicts) {
+            match v {
+                Likeness::Surely => {
+                    if uf.union(a, b) {
+                        stats.verified_pairs += 1;
+                    }
+                }
+                Likeness::Maybe => doubtful.push((a, b)),
+                Likeness::No => {}
+            }
+        }
+        batch.clear();
+    }
+
+    /// The text of document `d`, re-read from its source.
+    fn text(&self, dedup: &Dedup, d: u32) -> Option<Cow<'static, str>> {
+        let p = self.places[d as usize];
+        let (file, format) = &self.sources[p.source as usize];
+        let mut bytes = vec![0u8; (p.end - p.start) as usize];
+        file.read_exact_at(&mut bytes, p.start).ok()?;
+        record_text(*format, dedup.read_options(), &bytes).map(|t| Cow::Owned(t.into_owned()))
+    }
+
+    /// Call `f(d, representative, similarity to it)` for every document in
+    /// order (reading the signatures once, front to back).
+    fn for_each_similarity(&self, mut f: impl FnMut(u32, u32, f64)) -> Result<()> {
+        let k = self.num_perm;
+        let mut r =
+            BufReader::with_capacity(1 << 20, self.sigs.try_clone().map_err(|e| Error::io(&self.dir.0, e))?);
+        std::io::Seek::rewind(&mut r).map_err(|e| Error::io(&self.dir.0, e))?;
+        let mut bytes = vec![0u8; 4 * k];
+        let mut cache = Sigs { c: self, cache: HashMap::new() };
+        for d in 0..self.samples.len() as u32 {
+            r.read_exact(&mut bytes).map_err(|e| Error::io(&self.dir.0, e))?;
+            let rep = self.reps[d as usize];
+            let sim = if rep == d {
+                1.0
+            } else if self.samples[d as usize] == 0 || self.samples[rep as usize] == 0 {
+                0.0
+            } else {
+                let sig: Vec<u32> =
+                    bytes.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+                estimate(cache.get(rep), &sig)
+            };
+            f(d, rep, sim);
+        }
+        Ok(())
+    }
+
+    /// The id of document `d`.
+    fn id(&self, d: u32) -> String {
+        let d = d as usize;
+        let start = if d == 0 { 0 } else { self.id_ends[d - 1] };
+        let mut bytes = vec![0u8; (self.id_ends[d] - start) as usize];
+        let _ = self.ids.read_exact_at(&mut bytes, start);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// True when there are no documents.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// Representative of every document (the smallest index of its cluster).
+    pub fn representatives(&self) -> &[u32] {
+        &self.reps
+    }
+
+    /// Records that could not be used.
+    pub fn bad_records(&self) -> &[BadRecord] {
+        &self.bad
+    }
+
+    /// Inputs that could not be read to their end.
+    pub fn failed_inputs(&self) -> &[String] {
+        &self.failed
+    }
+
+    /// Documents with no shingles.
+    pub fn empty_documents(&self) -> usize {
+        self.samples.iter().filter(|&&s| s == 0).count()
+    }
+
+    /// Bytes of input read.
+    pub fn input_bytes(&self) -> u64 {
+        self.input_bytes
+    }
+
+    /// Bytes of document text.
+    pub fn text_bytes(&self) -> u64 {
+        self.text_bytes
+    }
+
+    /// Time spent reading, sketching and spilling.
+    pub fn read_time(&self) -> Duration {
+        self.read_time
+    }
+
+    /// Write one JSON line per document: id, cluster (representative id),
+    /// similarity to it, as [`Corpus::write_clusters`](crate::Corpus::write_clusters) does.
+    pub fn write_clusters(&self, path: &Path) -> Result<()> {
+        let mut out = AtomicFile::create(path, &self.input_paths)?;
+        let mut ids =
+            BufReader::with_capacity(1 << 20, self.ids.try_clone().map_err(|e| Error::io(&self.dir.0, e))?);
+        std::io::Seek::rewind(&mut ids).map_err(|e| Error::io(&self.dir.0, e))?;
+        let mut rep_ids: HashMap<u32, String> = HashMap::new();
+        let mut line = String::new();
+        let mut id = Vec::new();
+        let mut err: Option<Error> = None;
+        self.for_each_similarity(|d, rep, sim| {
+            if err.is_some() {
+                return;
+            }
+            let start = if d == 0 { 0 } else { self.id_ends[d as usize - 1] };
+            id.resize((self.id_ends[d as usize] - start) as usize, 0);
+            if let Err(e) = ids.read_exact(&mut id) {
+                err = Some(Error::io(&self.dir.0, e));
+                return;
+            }
+            let id = String::from_utf8_lossy(&id);
+            if rep_ids.len() > SIG_CACHE {
+                rep_ids.clear();
+            }
+            let rep_id = if rep == d {
+                id.to_string()
+            } else {
+                rep_ids.entry(rep).or_insert_with(|| self.id(rep)).clone()
+            };
+            line.clear();
+            line.push_str("{\"id\":");
+            push_json_str(&mut line, &id);
+            line.push_str(",\"cluster\":");
+            push_json_str(&mut line, &rep_id);
+            line.push_str(",\"similarity\":");
+            line.push_str(&format_sim(sim));
+            line.push_str("}\n");
+            if let Err(e) = out.write_all(line.as_bytes()) {
+                err = Some(e);
+            }
+        })?;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        out.commit()
+    }
+
+    /// Write the kept records (each cluster's representative), copied byte
+    /// for byte from the inputs, into one file.
+    pub fn write_deduplicated(&self, path: &Path) -> Result<()> {
+        if self.sources.iter().any(|(_, f)| *f == Format::Text) {
+            return Err(Error::param(
+                "--max-memory writes line- or record-based outputs only, not one file per document",
+            ));
+        }
+        let mut out = AtomicFile::create(path, &self.input_paths)?;
+        let mut bytes = Vec::new();
+        for (d, &rep) in self.reps.iter().enumerate() {
+            if rep as usize != d {
+                continue;
+            }
+            let p = self.places[d];
+            bytes.resize((p.end - p.start) as usize, 0);
+            let (file, _) = &self.sources[p.source as usize];
+            file.read_exact_at(&mut bytes, p.start).map_err(|e| Error::io(&self.dir.0, e))?;
+            out.write_all(&bytes)?;
+            if bytes.last() != Some(&b'\n') {
+                out.write_all(b"\n")?;
+            }
+        }
+        out.commit()
+    }
+}
