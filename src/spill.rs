@@ -41,6 +41,13 @@ const RUN_BUFFER: usize = 1 << 20;
 const PAIR_BATCH: usize = 1 << 16;
 /// Signatures kept between lookups (pivots of large buckets, representatives).
 const SIG_CACHE: usize = 1 << 16;
+/// Doubtful pairs (8 bytes each) are held up to an eighth of the memory
+/// budget, then settled. Settling early changes no cluster: a pair is linked
+/// exactly when its exact Jaccard reaches the threshold, and skipped only
+/// when already inside one cluster.
+fn doubtful_cap(max_memory: u64) -> usize {
+    ((max_memory / 64) as usize).max(4096)
+}
 
 /// A directory of spill files, removed when dropped.
 #[derive(Debug)]
@@ -271,7 +278,7 @@ impl Dedup {
         c.read_time = start.elapsed();
         c.spill_bytes = spill_bytes;
         c.runs = run_paths.len();
-        self.install_pool(|| c.cluster(self, &run_paths))?;
+        self.install_pool(|| c.cluster(self, &run_paths, max_memory))?;
         Ok(c)
     }
 }
@@ -358,7 +365,7 @@ impl SpilledCorpus {
 
     /// Merge the runs into buckets, judge their pairs, settle the doubtful
     /// ones and find representatives.
-    fn cluster(&mut self, dedup: &Dedup, runs: &[PathBuf]) -> Result<()> {
+    fn cluster(&mut self, dedup: &Dedup, runs: &[PathBuf], max_memory: u64) -> Result<()> {
         let t0 = Instant::now();
         let n = self.samples.len();
         let mut uf = UnionFind::new(n);
@@ -393,6 +400,9 @@ impl SpilledCorpus {
                         batch.extend(pairs);
                         if batch.len() >= PAIR_BATCH {
                             self.judge(dedup, &mut batch, &mut uf, &mut doubtful, &mut stats);
+                            if doubtful.len() >= doubtful_cap(max_memory) {
+                                self.settle(dedup, &mut doubtful, &mut uf, &mut stats);
+                            }
                         }
                     }
                     bucket.clear();
@@ -404,17 +414,8 @@ impl SpilledCorpus {
             }
             self.judge(dedup, &mut batch, &mut uf, &mut doubtful, &mut stats);
         }
-        stats.candidates_time = t0.elapsed();
-        let t1 = Instant::now();
-        doubtful.par_sort_unstable();
-        doubtful.dedup();
-        let shingle = dedup.sketch_params().shingle;
-        let text = |d: u32| self.text(dedup, d);
-        let est = |a: u32, b: u32| estimate(&Sigs::read(self, a), &Sigs::read(self, b));
-        let (linked, checked) = dedup.settle_doubtful(&doubtful, &mut uf, shingle, &|_| None, &text, &est);
-        stats.verified_pairs += linked;
-        stats.exact_checks = checked;
-        stats.verify_time = t1.elapsed();
+        stats.candidates_time = t0.elapsed().saturating_sub(stats.verify_time);
+        self.settle(dedup, &mut doubtful, &mut uf, &mut stats);
 
         let t2 = Instant::now();
         self.reps = uf.representatives();
@@ -434,6 +435,28 @@ impl SpilledCorpus {
         stats.cluster_time = t2.elapsed();
         self.stats = stats;
         Ok(())
+    }
+
+    /// Settle the doubtful pairs held so far by exact Jaccard of their
+    /// re-read texts; empties `doubtful`.
+    fn settle(
+        &self,
+        dedup: &Dedup,
+        doubtful: &mut Vec<(u32, u32)>,
+        uf: &mut UnionFind,
+        stats: &mut ClusterStats,
+    ) {
+        let t = Instant::now();
+        doubtful.par_sort_unstable();
+        doubtful.dedup();
+        let shingle = dedup.sketch_params().shingle;
+        let text = |d: u32| self.text(dedup, d);
+        let est = |a: u32, b: u32| estimate(&Sigs::read(self, a), &Sigs::read(self, b));
+        let (linked, checked) = dedup.settle_doubtful(doubtful, uf, shingle, &|_| None, &text, &est);
+        stats.verified_pairs += linked;
+        stats.exact_checks += checked;
+        stats.verify_time += t.elapsed();
+        doubtful.clear();
     }
 
     /// Judge a batch of candidate pairs in parallel; link the sure ones, keep

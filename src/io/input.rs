@@ -114,7 +114,8 @@ pub struct InputFile {
 }
 
 /// Expand the command-line inputs (files, directories walked recursively in
-/// sorted order, `-` for standard input) into a list of input files.
+/// sorted order, glob patterns such as `shards/*.jsonl.zst` in sorted order,
+/// `-` for standard input) into a list of input files.
 pub fn expand_inputs(inputs: &[PathBuf], format: Format) -> Result<Vec<InputFile>> {
     let mut out = Vec::new();
     for p in inputs {
@@ -122,14 +123,37 @@ pub fn expand_inputs(inputs: &[PathBuf], format: Format) -> Result<Vec<InputFile
             out.push(InputFile { path: None, name: "-".into(), format, compression: Compression::None });
             continue;
         }
-        let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
-        if meta.is_dir() {
-            walk(p, format, &mut out)?;
-        } else {
-            out.push(file_input(p.clone(), format));
+        let pattern = p.to_string_lossy();
+        if !p.exists() && pattern.contains(['*', '?', '[']) {
+            // a glob pattern the shell did not expand (quoted, or too many files)
+            let bad = |e: String| Error::param(format!("input pattern {pattern:?}: {e}"));
+            let mut matches: Vec<PathBuf> = glob::glob(&pattern)
+                .map_err(|e| bad(e.to_string()))?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| bad(e.to_string()))?;
+            if matches.is_empty() {
+                return Err(bad("matches no file".into()));
+            }
+            matches.sort();
+            for m in matches {
+                add_path(&m, format, &mut out)?;
+            }
+            continue;
         }
+        add_path(p, format, &mut out)?;
     }
     Ok(out)
+}
+
+/// A file, or a directory walked recursively.
+fn add_path(p: &Path, format: Format, out: &mut Vec<InputFile>) -> Result<()> {
+    let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+    if meta.is_dir() {
+        walk(p, format, out)
+    } else {
+        out.push(file_input(p.to_path_buf(), format));
+        Ok(())
+    }
 }
 
 fn walk(dir: &Path, format: Format, out: &mut Vec<InputFile>) -> Result<()> {

@@ -106,3 +106,27 @@ fn truncated_or_corrupt_files_are_reported_and_the_rest_is_processed() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("fake.jsonl.gz"));
 }
+
+/// A quoted glob pattern is expanded (sorted), and a pattern that matches
+/// nothing is a usage error naming it.
+#[test]
+fn glob_patterns_are_expanded() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = synthetic_corpus(400);
+    let lines: Vec<&str> = corpus.lines().collect();
+    for (i, chunk) in lines.chunks(100).enumerate() {
+        let body = chunk.join("\n") + "\n";
+        std::fs::write(dir.path().join(format!("shard-{i}.jsonl.gz")), gzip(body.as_bytes())).unwrap();
+    }
+    std::fs::write(dir.path().join("notes.txt"), "not a shard").unwrap();
+    let whole = dir.path().join("whole.jsonl");
+    std::fs::write(&whole, &corpus).unwrap();
+    let pattern = format!("{}/shard-*.jsonl.gz", s(dir.path()));
+    let (out, got) = cluster_lines(&["dedup", &pattern, "--clusters", "-", "-q"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, want) = cluster_lines(&["dedup", s(&whole), "--clusters", "-", "-q"]);
+    assert_eq!(got, want);
+    let out = run(&["dedup", &format!("{}/nothing-*.jsonl", s(dir.path())), "--clusters", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("matches no file"));
+}
