@@ -9,7 +9,11 @@ use neardup::{Dedup, DedupBuilder, ReadOptions};
 
 /// A file in /dev/shm (or the temp dir) private to this fuzzing process.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = if std::path::Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+    let dir = if std::path::Path::new("/dev/shm").is_dir() {
+        PathBuf::from("/dev/shm")
+    } else {
+        std::env::temp_dir()
+    };
     dir.join(format!("neardup-fuzz-{}-{name}", std::process::id()))
 }
 
