@@ -375,14 +375,8 @@ impl Corpus {
         let mut out = AtomicFile::create(path, &self.loaded.input_paths())?;
         let mut line = String::new();
         for (i, doc) in self.loaded.docs.iter().enumerate() {
-            line.clear();
-            line.push_str("{\"id\":");
-            push_json_str(&mut line, &doc.id);
-            line.push_str(",\"cluster\":");
-            push_json_str(&mut line, &self.loaded.docs[clustering.reps[i] as usize].id);
-            line.push_str(",\"similarity\":");
-            line.push_str(&format_sim(clustering.similarity[i]));
-            line.push_str("}\n");
+            let rep = &self.loaded.docs[clustering.reps[i] as usize].id;
+            cluster_line(&mut line, &doc.id, rep, clustering.similarity[i]);
             out.write_all(line.as_bytes())?;
         }
         out.commit()
@@ -398,11 +392,23 @@ impl Corpus {
 }
 
 /// A similarity as written to outputs: shortest round-trip decimal.
-pub(crate) fn format_sim(s: f64) -> String {
+/// One line of the clusters output: `{"id", "cluster", "similarity"}`.
+pub(crate) fn cluster_line(line: &mut String, id: &str, cluster: &str, similarity: f64) {
+    line.clear();
+    line.push_str("{\"id\":");
+    push_json_str(line, id);
+    line.push_str(",\"cluster\":");
+    push_json_str(line, cluster);
+    line.push_str(",\"similarity\":");
+    line.push_str(&format_sim(similarity));
+    line.push_str("}\n");
+}
+
+fn format_sim(s: f64) -> String {
     if s == 1.0 { "1.0".into() } else { format!("{s}") }
 }
 
-pub(crate) fn push_json_str(out: &mut String, s: &str) {
+fn push_json_str(out: &mut String, s: &str) {
     // serde_json's escaping (one small allocation per id; encoding a str
     // cannot fail)
     out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
@@ -636,10 +642,16 @@ impl Dedup {
     /// How far a pair's estimate can be trusted.
     fn likeness(&self, sk: &Sketches, a: u32, b: u32) -> Likeness {
         let samples = sk.samples[a as usize].min(sk.samples[b as usize]);
+        self.likeness_of(sk.sig(a), sk.sig(b), samples)
+    }
+
+    /// How far the estimate of two signatures can be trusted, given the
+    /// fewer of their independent samples (0: an empty document).
+    pub(crate) fn likeness_of(&self, a: &[u32], b: &[u32], samples: u32) -> Likeness {
         if samples == 0 {
             return Likeness::No;
         }
-        let (est, doubt) = (estimate(sk.sig(a), sk.sig(b)), self.doubt(samples));
+        let (est, doubt) = (estimate(a, b), self.doubt(samples));
         if est >= self.threshold + doubt {
             Likeness::Surely
         } else if est > self.threshold - doubt {

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::cluster::UnionFind;
-use crate::dedup::{ClusterStats, Dedup, Verify, format_sim, push_json_str};
+use crate::dedup::{ClusterStats, Dedup, Verify, cluster_line};
 use crate::error::{BadRecord, Error, Result};
 use crate::io::input::{Compression, Format, Outcome, read_input_with, record_text};
 use crate::io::{AtomicFile, InputFile};
@@ -367,20 +367,9 @@ impl Merge {
 }
 
 impl SpilledCorpus {
-    fn likeness(dedup: &Dedup, c: &SpilledCorpus, a: &[u32], b: &[u32], sa: u32, sb: u32) -> Likeness {
-        let samples = sa.min(sb);
-        if samples == 0 {
-            return Likeness::No;
-        }
-        let (est, doubt) = (estimate(a, b), dedup.doubt(samples));
-        let _ = c;
-        if est >= dedup.threshold() + doubt {
-            Likeness::Surely
-        } else if est > dedup.threshold() - doubt {
-            Likeness::Maybe
-        } else {
-            Likeness::No
-        }
+    /// The likeness of two documents from their signatures.
+    fn likeness(&self, dedup: &Dedup, a: u32, b: u32, sa: &[u32], sb: &[u32]) -> Likeness {
+        dedup.likeness_of(sa, sb, self.samples[a as usize].min(self.samples[b as usize]))
     }
 
     /// Merge the runs into buckets, judge their pairs, settle the doubtful
@@ -407,13 +396,11 @@ impl SpilledCorpus {
                 if next.is_none_or(|(key, _)| bucket.first().is_some_and(|b| b.0 != key)) {
                     if bucket.len() > 1 {
                         let pairs = {
-                            let samples = &self.samples;
                             let cell = std::cell::RefCell::new(&mut sigs);
                             let judge = |a: u32, b: u32| {
                                 let mut s = cell.borrow_mut();
                                 let sa = s.get(a).to_vec();
-                                let sb = s.get(b);
-                                Self::likeness(dedup, self, &sa, sb, samples[a as usize], samples[b as usize])
+                                self.likeness(dedup, a, b, &sa, s.get(b))
                             };
                             lsh::bucket_pairs(&bucket, &judge)
                         };
@@ -441,12 +428,11 @@ impl SpilledCorpus {
         self.reps = uf.representatives();
         let mut size = vec![0u32; n];
         let mut chained = bitvec::bitvec![0; n];
-        self.for_each_similarity(|d, r, sim| {
+        self.for_each_similarity(|_, r, sim| {
             size[r as usize] += 1;
             if sim < dedup.threshold() {
                 chained.set(r as usize, true);
             }
-            let _ = d;
         })?;
         stats.clusters = size.iter().filter(|&&s| s >= 2).count() as u64;
         stats.duplicates = self.reps.iter().enumerate().filter(|&(d, &r)| r as usize != d).count() as u64;
@@ -495,10 +481,7 @@ impl SpilledCorpus {
         stats.candidate_pairs += batch.len() as u64;
         let verdicts: Vec<Likeness> = batch
             .par_iter()
-            .map(|&(a, b)| {
-                let (x, y) = (Sigs::read(self, a), Sigs::read(self, b));
-                Self::likeness(dedup, self, &x, &y, self.samples[a as usize], self.samples[b as usize])
-            })
+            .map(|&(a, b)| self.likeness(dedup, a, b, &Sigs::read(self, a), &Sigs::read(self, b)))
             .collect();
         for (&(a, b), v) in batch.iter().zip(verdicts) {
             match v {
@@ -630,14 +613,7 @@ impl SpilledCorpus {
             } else {
                 rep_ids.entry(rep).or_insert_with(|| self.id(rep)).clone()
             };
-            line.clear();
-            line.push_str("{\"id\":");
-            push_json_str(&mut line, &id);
-            line.push_str(",\"cluster\":");
-            push_json_str(&mut line, &rep_id);
-            line.push_str(",\"similarity\":");
-            line.push_str(&format_sim(sim));
-            line.push_str("}\n");
+            cluster_line(&mut line, &id, &rep_id, sim);
             if let Err(e) = out.write_all(line.as_bytes()) {
                 err = Some(e);
             }
