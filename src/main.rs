@@ -511,12 +511,7 @@ fn with_progress<T>(
     quiet: bool,
     read: impl FnOnce(&(dyn Fn(u64) + Sync)) -> neardup::Result<T>,
 ) -> Result<T, Failure> {
-    let total: u64 = inputs
-        .iter()
-        .filter_map(|i| i.path.as_ref())
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+    let total = input_size(inputs);
     let bar = progress_bar(total, quiet);
     let out = read(&|done| {
         if let Some(b) = &bar {
@@ -531,6 +526,16 @@ fn with_progress<T>(
         b.finish_and_clear();
     }
     out
+}
+
+/// Bytes of the input files (standard input counts nothing).
+fn input_size(inputs: &[neardup::InputFile]) -> u64 {
+    inputs
+        .iter()
+        .filter_map(|i| i.path.as_ref())
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 fn progress_bar(total: u64, quiet: bool) -> Option<indicatif::ProgressBar> {
@@ -566,12 +571,7 @@ fn run_truth(args: TruthArgs) -> Result<(), Failure> {
     }
     let dedup = builder.build()?;
     let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
-    let size: u64 = inputs
-        .iter()
-        .filter_map(|i| i.path.as_ref())
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+    let size = input_size(&inputs);
     let need = size.saturating_mul(TRUTH_BYTES_PER_INPUT_BYTE);
     if let Some(avail) = available_memory() {
         if need > avail && !args.force {
