@@ -4,7 +4,7 @@
 //! band keys -> candidate pairs -> verify -> union-find -> representatives.
 
 use std::borrow::Cow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bitvec::bitvec;
@@ -13,7 +13,8 @@ use rayon::prelude::*;
 use crate::cluster::UnionFind;
 use crate::error::{BadRecord, Error, Result};
 use crate::io::load::{Loaded, load_into};
-use crate::io::{AtomicFile, InputFile, ReadOptions};
+use crate::io::parquet::{Cell, Kind, Table};
+use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions};
 use crate::lsh::{self, Likeness, LshParams};
 use crate::pool::Pool;
 use crate::shingle::{ShingleKind, Shingler, jaccard};
@@ -369,15 +370,14 @@ impl Corpus {
         self.read_time
     }
 
-    /// Write one JSON line per document, in input order:
-    /// `{"id", "cluster" (the representative's id), "similarity"}`.
-    pub fn write_clusters(&self, clustering: &Clustering, path: &Path) -> Result<()> {
-        let mut out = AtomicFile::create(path, &self.loaded.input_paths())?;
-        let mut line = String::new();
+    /// Write one row per document, in input order: `id`, `cluster` (the
+    /// representative's id), `similarity` (to the representative); JSON
+    /// lines, or Parquet (see [`OutputFormat`]).
+    pub fn write_clusters(&self, clustering: &Clustering, path: &Path, format: OutputFormat) -> Result<()> {
+        let mut out = ClusterWriter::create(path, &self.loaded.input_paths(), format)?;
         for (i, doc) in self.loaded.docs.iter().enumerate() {
             let rep = &self.loaded.docs[clustering.reps[i] as usize].id;
-            cluster_line(&mut line, &doc.id, rep, clustering.similarity[i]);
-            out.write_all(line.as_bytes())?;
+            out.push(&doc.id, rep, clustering.similarity[i])?;
         }
         out.commit()
     }
@@ -392,16 +392,47 @@ impl Corpus {
 }
 
 /// A similarity as written to outputs: shortest round-trip decimal.
-/// One line of the clusters output: `{"id", "cluster", "similarity"}`.
-pub(crate) fn cluster_line(line: &mut String, id: &str, cluster: &str, similarity: f64) {
-    line.clear();
-    line.push_str("{\"id\":");
-    push_json_str(line, id);
-    line.push_str(",\"cluster\":");
-    push_json_str(line, cluster);
-    line.push_str(",\"similarity\":");
-    line.push_str(&format_sim(similarity));
-    line.push_str("}\n");
+/// The clusters output, one row per document: JSON lines
+/// `{"id", "cluster", "similarity"}` or the same columns in Parquet.
+#[allow(clippy::large_enum_variant)] // one per run
+pub(crate) enum ClusterWriter {
+    Jsonl(AtomicFile, String),
+    Parquet(Table),
+}
+
+impl ClusterWriter {
+    pub(crate) fn create(path: &Path, protect: &[PathBuf], format: OutputFormat) -> Result<ClusterWriter> {
+        Ok(if format.is_parquet(path) {
+            let fields = [("id", Kind::Str), ("cluster", Kind::Str), ("similarity", Kind::F64)];
+            ClusterWriter::Parquet(Table::create(path, protect, &fields, &[])?)
+        } else {
+            ClusterWriter::Jsonl(AtomicFile::create(path, protect)?, String::new())
+        })
+    }
+
+    pub(crate) fn push(&mut self, id: &str, cluster: &str, similarity: f64) -> Result<()> {
+        match self {
+            ClusterWriter::Jsonl(out, line) => {
+                line.clear();
+                line.push_str("{\"id\":");
+                push_json_str(line, id);
+                line.push_str(",\"cluster\":");
+                push_json_str(line, cluster);
+                line.push_str(",\"similarity\":");
+                line.push_str(&format_sim(similarity));
+                line.push_str("}\n");
+                out.write_all(line.as_bytes())
+            }
+            ClusterWriter::Parquet(t) => t.push(&[Cell::Str(id), Cell::Str(cluster), Cell::F64(similarity)]),
+        }
+    }
+
+    pub(crate) fn commit(self) -> Result<()> {
+        match self {
+            ClusterWriter::Jsonl(out, _) => out.commit(),
+            ClusterWriter::Parquet(t) => t.commit(),
+        }
+    }
 }
 
 fn format_sim(s: f64) -> String {

@@ -43,7 +43,9 @@ pub use crate::cluster::UnionFind;
 pub use crate::dedup::{ClusterStats, Clustering, Corpus, Dedup, DedupBuilder, Verify};
 pub use crate::error::{BadRecord, Error, Result};
 pub use crate::index::{INDEX_FORMAT_VERSION, Index, Match, Verdict};
-pub use crate::io::{AtomicFile, Compression, Format, InputFile, ReadOptions, expand_inputs, read_texts};
+pub use crate::io::{
+    AtomicFile, Compression, Format, InputFile, OutputFormat, ReadOptions, expand_inputs, read_texts,
+};
 pub use crate::lsh::LshParams;
 pub use crate::normalize::{Token, Tokenizer};
 pub use crate::passage::{DEFAULT_MIN_WORDS, Passage, PassageBuilder, PassageFinder, Scope};

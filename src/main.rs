@@ -77,9 +77,12 @@ struct PassagesArgs {
     /// Report spans of the inputs that occur in these reference files (contamination checks).
     #[arg(long, num_args = 1..)]
     against: Vec<PathBuf>,
-    /// Where to write one JSON line per passage; `-` (default) is standard output.
+    /// Where to write one JSON line per passage (Parquet when it ends in .parquet); `-` (default) is
+    /// standard output.
     #[arg(short, long, default_value = "-")]
     output: PathBuf,
+    #[command(flatten)]
+    table: TableArgs,
     /// Write the corpus with every repeated span removed (first occurrences kept).
     #[arg(long)]
     strip: Option<PathBuf>,
@@ -208,14 +211,42 @@ struct ReadArgs {
 }
 
 #[derive(Args)]
+struct TableArgs {
+    /// Format of the clusters or passages table: by extension (.parquet is Parquet, else JSON
+    /// lines) when auto.
+    #[arg(long, value_enum, default_value_t = TableFormatArg::Auto)]
+    output_format: TableFormatArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TableFormatArg {
+    Auto,
+    Jsonl,
+    Parquet,
+}
+
+impl TableArgs {
+    fn format(&self) -> neardup::OutputFormat {
+        match self.output_format {
+            TableFormatArg::Auto => neardup::OutputFormat::Auto,
+            TableFormatArg::Jsonl => neardup::OutputFormat::Jsonl,
+            TableFormatArg::Parquet => neardup::OutputFormat::Parquet,
+        }
+    }
+}
+
+#[derive(Args)]
 struct DedupArgs {
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
     params: ParamArgs,
-    /// Write one JSON line per document: id, cluster (representative id), similarity.
+    /// Write one row per document: id, cluster (representative id), similarity; JSON lines, or
+    /// Parquet when the path ends in .parquet.
     #[arg(long)]
     clusters: Option<PathBuf>,
+    #[command(flatten)]
+    table: TableArgs,
     /// Write the deduplicated corpus (records copied byte for byte).
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -300,6 +331,7 @@ enum FormatArg {
     Text,
     Lines,
     Warc,
+    Parquet,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -375,6 +407,7 @@ fn read_options(a: &ReadArgs) -> ReadOptions {
         FormatArg::Text => Format::Text,
         FormatArg::Lines => Format::Lines,
         FormatArg::Warc => Format::Warc,
+        FormatArg::Parquet => Format::Parquet,
     };
     opts.text_field = a.text_field.clone();
     opts.id_field = Some(a.id_field.clone());
@@ -399,7 +432,7 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
     let t_write = Instant::now();
     if let Some(p) = &args.clusters {
         corpus
-            .write_clusters(&clustering, p)
+            .write_clusters(&clustering, p, args.table.format())
             .with_context(|| format!("writing clusters to {}", p.display()))?;
     }
     if let Some(p) = &args.output {
@@ -438,7 +471,9 @@ fn run_dedup_spilled(
     print_bad_records(corpus.bad_records(), args.quiet);
     let t_write = Instant::now();
     if let Some(p) = &args.clusters {
-        corpus.write_clusters(p).with_context(|| format!("writing clusters to {}", p.display()))?;
+        corpus
+            .write_clusters(p, args.table.format())
+            .with_context(|| format!("writing clusters to {}", p.display()))?;
     }
     if let Some(p) = &args.output {
         corpus.write_deduplicated(p).with_context(|| format!("writing output to {}", p.display()))?;
@@ -728,7 +763,7 @@ fn run_passages(args: PassagesArgs) -> Result<(), Failure> {
     })?;
     print_bad_records(&run.bad_records(), args.quiet);
     let t_write = Instant::now();
-    run.write_passages(&args.output)
+    run.write_passages(&args.output, args.table.format())
         .with_context(|| format!("writing passages to {}", args.output.display()))?;
     if let Some(p) = &args.strip {
         run.write_stripped(p).with_context(|| format!("writing the stripped corpus to {}", p.display()))?;

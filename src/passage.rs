@@ -20,7 +20,8 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::hash::{Roller, token_hash};
 use crate::io::load::{Loaded, load};
-use crate::io::{AtomicFile, Format, InputFile, ReadOptions};
+use crate::io::parquet::{Cell, Kind, Table};
+use crate::io::{AtomicFile, Format, InputFile, OutputFormat, ReadOptions};
 use crate::normalize::Tokenizer;
 use crate::pool::Pool;
 
@@ -757,13 +758,55 @@ impl PassageRun {
     /// Write one JSON line per passage: `doc`, `start`, `end`, `words`,
     /// `source_doc`, `source_start`, `source_end` and `text` (the span, cut
     /// to 200 characters). Offsets index the document's text as the input
-    /// holds it (for JSONL, the UTF-8 of the decoded text field).
-    pub fn write_passages(&self, path: &std::path::Path) -> Result<()> {
+    /// holds it (for JSONL, the UTF-8 of the decoded text field). The same
+    /// columns in Parquet (see [`OutputFormat`]).
+    pub fn write_passages(&self, path: &std::path::Path, format: OutputFormat) -> Result<()> {
         let mut protect = self.loaded.input_paths();
         if let Some(r) = &self.references {
             protect.extend(r.input_paths());
         }
+        if format.is_parquet(path) {
+            return self.write_passages_parquet(path, &protect);
+        }
         let mut out = AtomicFile::create(path, &protect)?;
+        self.for_each_record(|rec| {
+            let line =
+                serde_json::to_string(&rec).map_err(|e| Error::param(format!("encoding a passage: {e}")))?;
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")
+        })?;
+        out.commit()
+    }
+
+    fn write_passages_parquet(&self, path: &std::path::Path, protect: &[std::path::PathBuf]) -> Result<()> {
+        let fields = [
+            ("doc", Kind::Str),
+            ("start", Kind::U64),
+            ("end", Kind::U64),
+            ("words", Kind::U64),
+            ("source_doc", Kind::Str),
+            ("source_start", Kind::U64),
+            ("source_end", Kind::U64),
+            ("text", Kind::Str),
+        ];
+        let mut out = Table::create(path, protect, &fields, &[])?;
+        self.for_each_record(|r| {
+            out.push(&[
+                Cell::Str(r.doc),
+                Cell::U64(r.start as u64),
+                Cell::U64(r.end as u64),
+                Cell::U64(r.words as u64),
+                Cell::Str(r.source_doc),
+                Cell::U64(r.source_start as u64),
+                Cell::U64(r.source_end as u64),
+                Cell::Str(r.text),
+            ])
+        })?;
+        out.commit()
+    }
+
+    /// Call `f` with every passage's output record, in order.
+    fn for_each_record(&self, mut f: impl FnMut(PassageRecord<'_>) -> Result<()>) -> Result<()> {
         let mut current: Option<(u32, Option<Cow<'_, str>>)> = None;
         for p in &self.passages {
             if current.as_ref().map(|c| c.0) != Some(p.doc) {
@@ -785,12 +828,9 @@ impl PassageRun {
                 source_end: p.source_end,
                 text: &excerpt,
             };
-            let line =
-                serde_json::to_string(&rec).map_err(|e| Error::param(format!("encoding a passage: {e}")))?;
-            out.write_all(line.as_bytes())?;
-            out.write_all(b"\n")?;
+            f(rec)?;
         }
-        out.commit()
+        Ok(())
     }
 
     /// Write the corpus with every reported span removed from its document
@@ -862,6 +902,8 @@ fn strip_record(
             return Some(cut_text(std::str::from_utf8(record).ok()?, cut).into_bytes());
         }
         Format::Lines => cut_text(std::str::from_utf8(body).ok()?, cut).into_bytes(),
+        // a Parquet record is its text; the writer puts it back in its row
+        Format::Parquet => return Some(cut_text(std::str::from_utf8(record).ok()?, cut).into_bytes()),
         Format::Warc => {
             // the spans index the extracted text: the record becomes a
             // conversion record of what is left

@@ -26,10 +26,10 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::cluster::UnionFind;
-use crate::dedup::{ClusterStats, Dedup, Verify, cluster_line};
+use crate::dedup::{ClusterStats, ClusterWriter, Dedup, Verify};
 use crate::error::{BadRecord, Error, Result};
 use crate::io::input::{Compression, Format, Outcome, read_input_with, record_text};
-use crate::io::{AtomicFile, InputFile};
+use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions};
 use crate::lsh::{self, Likeness};
 use crate::sketch::estimate;
 
@@ -84,6 +84,8 @@ pub struct SpilledCorpus {
     /// the input's format.
     sources: Vec<(File, Format)>,
     input_paths: Vec<PathBuf>,
+    inputs: Vec<InputFile>,
+    opts: ReadOptions,
     bad: Vec<BadRecord>,
     failed: Vec<String>,
     input_bytes: u64,
@@ -172,6 +174,8 @@ impl Dedup {
             places: Vec::new(),
             sources: Vec::new(),
             input_paths: inputs.iter().filter_map(|i| i.path.clone()).collect(),
+            inputs: inputs.to_vec(),
+            opts: self.read_options().clone(),
             bad: Vec::new(),
             failed: Vec::new(),
             input_bytes: 0,
@@ -205,7 +209,8 @@ impl Dedup {
             // records are re-read from the input itself when it is a plain
             // file, else from a copy of its decompressed bytes
             let copy = match (&input.path, input.compression) {
-                (Some(_), Compression::None) => None,
+                // a Parquet record is its text, an offset in no file
+                (Some(_), Compression::None) if input.format != Format::Parquet => None,
                 _ => Some(create(&c.dir.0, &format!("records-{fi:05}.bin"))?),
             };
             let mut copy_w = copy.as_ref().map(|(p, _)| p.clone()).zip(copy.map(|(_, w)| w));
@@ -585,13 +590,12 @@ impl SpilledCorpus {
         self.read_time
     }
 
-    /// Write one JSON line per document: id, cluster (representative id),
+    /// Write one row per document: id, cluster (representative id),
     /// similarity to it, as [`Corpus::write_clusters`](crate::Corpus::write_clusters) does.
-    pub fn write_clusters(&self, path: &Path) -> Result<()> {
-        let mut out = AtomicFile::create(path, &self.input_paths)?;
+    pub fn write_clusters(&self, path: &Path, format: OutputFormat) -> Result<()> {
+        let mut out = ClusterWriter::create(path, &self.input_paths, format)?;
         let mut ids = BufReader::with_capacity(1 << 20, reopen(&self.id_path)?);
         let mut rep_ids: HashMap<u32, String> = HashMap::new();
-        let mut line = String::new();
         let mut id = Vec::new();
         let mut err: Option<Error> = None;
         self.for_each_similarity(|d, rep, sim| {
@@ -613,8 +617,7 @@ impl SpilledCorpus {
             } else {
                 rep_ids.entry(rep).or_insert_with(|| self.id(rep)).clone()
             };
-            cluster_line(&mut line, &id, &rep_id, sim);
-            if let Err(e) = out.write_all(line.as_bytes()) {
+            if let Err(e) = out.push(&id, &rep_id, sim) {
                 err = Some(e);
             }
         })?;
@@ -627,6 +630,9 @@ impl SpilledCorpus {
     /// Write the kept records (each cluster's representative), copied byte
     /// for byte from the inputs, into one file.
     pub fn write_deduplicated(&self, path: &Path) -> Result<()> {
+        if self.sources.iter().any(|(_, f)| *f == Format::Parquet) {
+            return self.write_parquet(path);
+        }
         if self.sources.iter().any(|(_, f)| *f == Format::Text) {
             return Err(Error::param(
                 "--max-memory writes line- or record-based outputs only, not one file per document",
@@ -648,5 +654,33 @@ impl SpilledCorpus {
             }
         }
         out.commit()
+    }
+
+    /// The kept rows of Parquet inputs, in their schema (all inputs must be
+    /// Parquet).
+    fn write_parquet(&self, path: &Path) -> Result<()> {
+        if self.sources.iter().any(|(_, f)| *f != Format::Parquet) {
+            return Err(Error::param(
+                "cannot write one output for a mix of Parquet and other inputs; deduplicate them separately",
+            ));
+        }
+        // documents come in input order
+        let mut ranges = vec![0..0; self.inputs.len()];
+        let mut at = 0;
+        for (i, r) in ranges.iter_mut().enumerate() {
+            let n = self.places[at..].partition_point(|p| p.source as usize == i);
+            *r = at..at + n;
+            at += n;
+        }
+        let record = |d: usize| -> Option<Option<Cow<'_, [u8]>>> {
+            if self.reps[d] as usize != d {
+                return None;
+            }
+            let p = self.places[d];
+            let mut bytes = vec![0u8; (p.end - p.start) as usize];
+            let (file, _) = &self.sources[p.source as usize];
+            Some(file.read_exact_at(&mut bytes, p.start).ok().map(|_| Cow::Owned(bytes)))
+        };
+        crate::io::parquet::write_kept(&self.inputs, &ranges, &self.opts, path, &self.input_paths, &record)
     }
 }

@@ -33,6 +33,10 @@ pub enum Format {
     /// WARC or WET records (Common Crawl): `.warc`, `.wet`, or content
     /// starting with `WARC/`.
     Warc,
+    /// Parquet (`.parquet`, or content starting with `PAR1`): one document
+    /// per row, the text and id from the columns named by
+    /// [`ReadOptions::text_field`] and [`ReadOptions::id_field`].
+    Parquet,
 }
 
 /// How an input file is compressed: by its magic bytes, else by its
@@ -188,6 +192,7 @@ fn file_input(path: PathBuf, format: Format) -> InputFile {
         c => c,
     };
     let format = match format {
+        Format::Auto if head.starts_with(b"PAR1") => Format::Parquet,
         Format::Auto => {
             match Path::new(inner)
                 .extension()
@@ -197,6 +202,7 @@ fn file_input(path: PathBuf, format: Format) -> InputFile {
             {
                 Some("jsonl" | "ndjson" | "json") => Format::Jsonl,
                 Some("warc" | "wet") => Format::Warc,
+                Some("parquet" | "pq") => Format::Parquet,
                 Some("txt" | "text" | "md" | "html" | "htm") => Format::Text,
                 _ if compression != Compression::None => Format::Auto,
                 _ => Format::Text,
@@ -266,7 +272,7 @@ pub(crate) enum Outcome<T> {
 }
 
 /// Size of the blocks streamed inputs are read in.
-const BLOCK: usize = if cfg!(test) { 64 << 10 } else { 16 << 20 };
+pub(crate) const BLOCK: usize = if cfg!(test) { 64 << 10 } else { 16 << 20 };
 /// Target size of the pieces a block is cut into for parallel parsing.
 const PIECE: usize = if cfg!(test) { 4 << 10 } else { 512 << 10 };
 
@@ -293,6 +299,9 @@ pub(crate) fn read_input_with<T: Send>(
     sink: &mut impl FnMut(Outcome<T>, u64),
     on_block: &mut dyn FnMut(&[u8]),
 ) -> Result<Retained> {
+    if input.format == Format::Parquet {
+        return crate::io::parquet::read(input, opts, keep, f, sink, on_block);
+    }
     let mut retained = Retained { format: input.format, ..Retained::default() };
     let compressed = Arc::new(AtomicU64::new(0));
     let mut stdin_compression = Compression::None;
@@ -668,7 +677,8 @@ fn parse_warc<T: Send>(
 /// The text of one record, re-read from its bytes (as returned in
 /// [`Record::start`]..[`Record::end`]). `None` if it no longer parses.
 pub(crate) fn record_text<'a>(format: Format, opts: &ReadOptions, rec: &'a [u8]) -> Option<Cow<'a, str>> {
-    if matches!(format, Format::Text | Format::Auto) {
+    if matches!(format, Format::Text | Format::Auto | Format::Parquet) {
+        // a Parquet record is its text
         return std::str::from_utf8(rec).ok().map(Cow::Borrowed);
     }
     if format == Format::Warc {

@@ -33,6 +33,8 @@ pub(crate) struct Loaded {
     pub failed: Vec<String>,
     pub input_bytes: u64,
     pub text_bytes: u64,
+    /// How the inputs were read (to read them again).
+    pub opts: ReadOptions,
 }
 
 impl Loaded {
@@ -58,6 +60,22 @@ impl Loaded {
         path: &Path,
         record: impl Fn(usize) -> Option<Option<Cow<'a, [u8]>>>,
     ) -> Result<()> {
+        let parquet = self.retained.iter().filter(|r| r.format == Format::Parquet).count();
+        if parquet > 0 {
+            if parquet < self.inputs.len() {
+                return Err(Error::param(
+                    "cannot write one output for a mix of Parquet and other inputs; deduplicate them separately",
+                ));
+            }
+            return crate::io::parquet::write_kept(
+                &self.inputs,
+                &self.doc_ranges(),
+                &self.opts,
+                path,
+                &self.input_paths(),
+                &record,
+            );
+        }
         let text = self.inputs.iter().filter(|i| i.format == Format::Text).count();
         if text > 0 && text < self.inputs.len() {
             return Err(Error::param(
@@ -100,6 +118,18 @@ impl Loaded {
             let _ = std::fs::remove_dir_all(&tmp);
         }
         result
+    }
+
+    /// The documents of each input, as ranges of document numbers.
+    pub fn doc_ranges(&self) -> Vec<std::ops::Range<usize>> {
+        let mut ranges = vec![0..0; self.inputs.len()];
+        let mut at = 0;
+        for (i, r) in ranges.iter_mut().enumerate() {
+            let n = self.docs[at..].partition_point(|d| d.file as usize == i);
+            *r = at..at + n;
+            at += n;
+        }
+        ranges
     }
 
     /// The format of document `d`'s input (resolved).
@@ -153,7 +183,7 @@ pub(crate) fn load_into<T: Send>(
     consume: &mut impl FnMut(T),
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Loaded> {
-    let mut loaded = Loaded { inputs: inputs.to_vec(), ..Loaded::default() };
+    let mut loaded = Loaded { inputs: inputs.to_vec(), opts: opts.clone(), ..Loaded::default() };
     let mut done = 0u64;
     for (fi, input) in inputs.iter().enumerate() {
         let mut first_bad: Option<BadRecord> = None;

@@ -70,6 +70,31 @@ impl Write for Sink {
     }
 }
 
+/// The format of a table output (clusters, passages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OutputFormat {
+    /// Parquet when the path ends in `.parquet`, else JSONL.
+    #[default]
+    Auto,
+    /// One JSON object per line (compressed when the path ends in `.gz` or
+    /// `.zst`).
+    Jsonl,
+    /// One Parquet file (zstd pages).
+    Parquet,
+}
+
+impl OutputFormat {
+    /// Whether a table at `path` is written as Parquet.
+    pub(crate) fn is_parquet(self, path: &Path) -> bool {
+        match self {
+            OutputFormat::Auto => crate::io::parquet::is_parquet_name(path),
+            OutputFormat::Jsonl => false,
+            OutputFormat::Parquet => true,
+        }
+    }
+}
+
 impl AtomicFile {
     /// Start writing `target`, compressed when its name ends in `.gz` or
     /// `.zst`; `inputs` are paths that must not be replaced.

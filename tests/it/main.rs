@@ -6,6 +6,7 @@ mod cli;
 mod compressed;
 mod index;
 mod oracle;
+mod parquet_io;
 mod passages;
 mod real_corpus;
 mod spill;
