@@ -36,6 +36,7 @@ mod score;
 mod shingle;
 mod sketch;
 mod spill;
+pub mod stages;
 mod synth;
 mod truth;
 

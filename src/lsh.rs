@@ -85,11 +85,13 @@ fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
 
 /// Append the band keys of one signature, as `(key, doc)`, to `out`.
 pub fn push_band_keys(params: LshParams, sig: &[u32], doc: u32, out: &mut Vec<(u64, u32)>) {
+    out.extend(band_keys(params, sig).map(|key| (key, doc)));
+}
+
+/// The band keys of one signature, band by band.
+pub(crate) fn band_keys(params: LshParams, sig: &[u32]) -> impl Iterator<Item = u64> + '_ {
     let r = params.rows as usize;
-    for b in 0..params.bands {
-        let start = b as usize * r;
-        out.push((band_hash(b, &sig[start..start + r]), doc));
-    }
+    (0..params.bands).map(move |b| band_hash(b, &sig[b as usize * r..(b as usize + 1) * r]))
 }
 
 /// How alike two bucket members look from their signatures.

@@ -12,6 +12,8 @@ use neardup::{DedupBuilder, Format, ReadOptions, ShingleKind, SketchKind, Summar
 
 #[path = "cli/index.rs"]
 mod index_cmd;
+#[path = "cli/stages.rs"]
+mod stages_cmd;
 
 /// Exit codes.
 const EXIT_INTERNAL: u8 = 1;
@@ -43,6 +45,15 @@ enum Command {
     /// An incremental near-duplicate index on disk: build it, add to it, query it.
     #[command(subcommand)]
     Index(index_cmd::IndexCommand),
+    /// Stage 1 of 4 for many machines: sketch input shards into band keys and signatures (Parquet).
+    Sign(stages_cmd::SignArgs),
+    /// Stage 2: band keys -> verified edges (doc_id, root_id), every document to the smallest id it
+    /// is linked to.
+    Link(stages_cmd::LinkArgs),
+    /// Stage 3: edges -> components (doc_id, cluster_id) by union-find.
+    Components(stages_cmd::ComponentsArgs),
+    /// Stage 4: one shard + the components -> the shard's kept records.
+    Filter(stages_cmd::FilterArgs),
 }
 
 #[derive(Args)]
@@ -380,6 +391,10 @@ fn main() -> ExitCode {
         Command::Score(args) => run_score(args),
         Command::Gen(args) => run_gen(args),
         Command::Index(cmd) => index_cmd::run(cmd),
+        Command::Sign(args) => stages_cmd::sign(args),
+        Command::Link(args) => stages_cmd::link(args),
+        Command::Components(args) => stages_cmd::components(args),
+        Command::Filter(args) => stages_cmd::filter(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,7 +16,7 @@ use crate::io::json::parse_record;
 use crate::io::warc;
 
 /// How the records of an input are laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Format {

@@ -14,7 +14,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, Float64Builder, StringBuilder, UInt64Builder};
+use arrow_array::builder::{
+    BinaryBuilder, BooleanBuilder, Float64Builder, StringBuilder, UInt32Builder, UInt64Builder,
+};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int64Type, UInt32Type, UInt64Type};
 use arrow_array::{
@@ -451,7 +453,9 @@ fn replace_texts(col: &ArrayRef, new: &[Option<Vec<u8>>]) -> ArrayRef {
 pub(crate) enum Kind {
     Str,
     U64,
+    U32,
     F64,
+    Bin,
 }
 
 /// One cell of a [`Table`] row.
@@ -459,13 +463,17 @@ pub(crate) enum Kind {
 pub(crate) enum Cell<'a> {
     Str(&'a str),
     U64(u64),
+    U32(u32),
     F64(f64),
+    Bin(&'a [u8]),
 }
 
 enum Column {
     Str(StringBuilder),
     U64(UInt64Builder),
+    U32(UInt32Builder),
     F64(Float64Builder),
+    Bin(BinaryBuilder),
 }
 
 /// Rows per row group of a [`Table`] (and per batch handed to the writer).
@@ -497,6 +505,8 @@ impl Table {
                     let t = match kind {
                         Kind::Str => DataType::Utf8,
                         Kind::U64 => DataType::UInt64,
+                        Kind::U32 => DataType::UInt32,
+                        Kind::Bin => DataType::Binary,
                         Kind::F64 => DataType::Float64,
                     };
                     Field::new(name, t, false)
@@ -520,6 +530,8 @@ impl Table {
             .map(|&(_, kind)| match kind {
                 Kind::Str => Column::Str(StringBuilder::new()),
                 Kind::U64 => Column::U64(UInt64Builder::new()),
+                Kind::U32 => Column::U32(UInt32Builder::new()),
+                Kind::Bin => Column::Bin(BinaryBuilder::new()),
                 Kind::F64 => Column::F64(Float64Builder::new()),
             })
             .collect();
@@ -532,6 +544,8 @@ impl Table {
             match (col, *cell) {
                 (Column::Str(b), Cell::Str(v)) => b.append_value(v),
                 (Column::U64(b), Cell::U64(v)) => b.append_value(v),
+                (Column::U32(b), Cell::U32(v)) => b.append_value(v),
+                (Column::Bin(b), Cell::Bin(v)) => b.append_value(v),
                 (Column::F64(b), Cell::F64(v)) => b.append_value(v),
                 _ => return Err(Error::param(format!("{}: a cell of the wrong type", self.path.display()))),
             }
@@ -554,6 +568,8 @@ impl Table {
                 match c {
                     Column::Str(b) => Arc::new(b.finish()),
                     Column::U64(b) => Arc::new(b.finish()),
+                    Column::U32(b) => Arc::new(b.finish()),
+                    Column::Bin(b) => Arc::new(b.finish()),
                     Column::F64(b) => Arc::new(b.finish()),
                 }
             })
@@ -566,9 +582,56 @@ impl Table {
     }
 
     /// Write the footer and move the file into place.
-    pub(crate) fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(self) -> Result<()> {
+        self.commit_with(&[])
+    }
+
+    /// As [`Table::commit`], adding key-value `metadata` to the footer
+    /// (known only once the rows are written).
+    pub(crate) fn commit_with(mut self, metadata: &[(&str, String)]) -> Result<()> {
         self.flush()?;
+        for (k, v) in metadata {
+            self.writer.append_key_value_metadata(parquet::file::metadata::KeyValue::new(
+                (*k).to_owned(),
+                v.clone(),
+            ));
+        }
         let path = self.path;
         self.writer.into_inner().map_err(|e| parquet_err(&path, e))?.commit()
     }
+}
+
+/// The key-value metadata in a Parquet file's footer.
+pub(crate) fn table_metadata(path: &Path) -> Result<std::collections::HashMap<String, String>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map_err(|e| parquet_err(path, format!("not a readable Parquet file: {e}")))?;
+    let kv = meta.metadata().file_metadata().key_value_metadata();
+    Ok(kv.into_iter().flatten().filter_map(|kv| Some((kv.key.clone(), kv.value.clone()?))).collect())
+}
+
+/// Call `f` with every batch of a Parquet file, in order; `columns` must be
+/// there with the given types.
+pub(crate) fn for_each_batch(
+    path: &Path,
+    columns: &[(&str, DataType)],
+    mut f: impl FnMut(&RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let b = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| parquet_err(path, format!("not a readable Parquet file: {e}")))?;
+    for (name, t) in columns {
+        match b.schema().field_with_name(name) {
+            Ok(field) if field.data_type() == t => {}
+            Ok(field) => {
+                return Err(parquet_err(path, format!("column `{name}` is {}, not {t}", field.data_type())));
+            }
+            Err(_) => return Err(parquet_err(path, format!("no column `{name}`"))),
+        }
+    }
+    let reader = b.with_batch_size(TABLE_ROWS).build().map_err(|e| parquet_err(path, e))?;
+    for batch in reader {
+        f(&batch.map_err(|e| parquet_err(path, e))?)?;
+    }
+    Ok(())
 }

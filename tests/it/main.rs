@@ -10,6 +10,7 @@ mod parquet_io;
 mod passages;
 mod real_corpus;
 mod spill;
+mod stages;
 mod warc;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,880 @@
+//! The deduplication stages as separate steps with file contracts, so that
+//! many machines (Spark, Ray, a Slurm array) can run them over shards:
+//!
+//! 1. [`sign`]: each input shard -> `docs-SHARD.parquet` (`doc_id`, `id`,
+//!    `samples`, `signature`, `set`) and `bands-SHARD.parquet` (`band_id`,
+//!    `band_hash`, `doc_id`);
+//! 2. [`link`]: band files -> `edges.parquet` (`doc_id`, `root_id`): each
+//!    bucket's members are paired and verified as `dedup` does, and every
+//!    linked document points at the smallest id it is linked to;
+//! 3. [`components`]: edge files -> `components.parquet` (`doc_id`,
+//!    `cluster_id`, the component's smallest id), for every document in a
+//!    cluster of two or more;
+//! 4. [`filter`]: one shard + the components -> the shard's kept records.
+//!
+//! A document id is `shard << 32 | n`, `n` the document's number in its
+//! shard, so ids are stable across machines and order documents as `dedup`
+//! does (shards in order). Every file carries the parameters and their
+//! fingerprint in its footer, and every stage refuses inputs whose
+//! fingerprints differ. The docs table maps ids back to the inputs' ids.
+//!
+//! The stages make the same decisions as the in-memory `dedup` (the same
+//! band keys, candidate pairs, likeness rule and settling of doubtful pairs)
+//! with one difference: a doubtful pair of documents too large to keep their
+//! shingle sets is settled by the signature estimate, as link has no texts.
+//! With `--verify exact` every set is kept and the clusters are the same.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{UInt32Type, UInt64Type};
+use arrow_schema::DataType;
+use rayon::prelude::*;
+
+use crate::cluster::UnionFind;
+use crate::dedup::{Dedup, DedupBuilder, Verify};
+use crate::error::{BadRecord, Error, Result};
+use crate::io::input::{Outcome, read_input};
+use crate::io::load::{DocInfo, Loaded, load};
+use crate::io::parquet::{Cell, Kind, Table, for_each_batch, table_metadata};
+use crate::io::{Format, InputFile, ReadOptions};
+use crate::lsh::{self, Likeness, LshParams};
+use crate::shingle::jaccard;
+use crate::sketch::{SketchParams, estimate};
+
+/// Version of the stage files' layout.
+pub const STAGE_FORMAT_VERSION: u32 = 1;
+
+const KEY_STAGE: &str = "neardup.stage";
+const KEY_FINGERPRINT: &str = "neardup.fingerprint";
+const KEY_PARAMS: &str = "neardup.params";
+const KEY_SHARDS: &str = "neardup.shards";
+
+/// Everything that decides the stages' results: sketching, banding,
+/// verification and how inputs are read. Stored in every stage file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StageParams {
+    /// [`STAGE_FORMAT_VERSION`].
+    pub version: u32,
+    /// Similarity threshold.
+    pub threshold: f64,
+    /// Sketching.
+    pub sketch: SketchParams,
+    /// LSH bands.
+    pub bands: u32,
+    /// LSH rows per band.
+    pub rows: u32,
+    /// Verification mode.
+    pub verify: Verify,
+    /// Input format.
+    pub format: Format,
+    /// Text field or column.
+    pub text_field: String,
+    /// Id field or column.
+    pub id_field: Option<String>,
+}
+
+impl StageParams {
+    /// The parameters of `dedup`.
+    pub fn of(dedup: &Dedup) -> StageParams {
+        let lsh = dedup.lsh_params();
+        let read = dedup.read_options();
+        StageParams {
+            version: STAGE_FORMAT_VERSION,
+            threshold: dedup.threshold(),
+            sketch: *dedup.sketch_params(),
+            bands: lsh.bands,
+            rows: lsh.rows,
+            verify: dedup.verify_mode(),
+            format: read.format,
+            text_field: read.text_field.clone(),
+            id_field: read.id_field.clone(),
+        }
+    }
+
+    /// A short digest of the parameters (`ndp1-` and 16 hex digits).
+    pub fn fingerprint(&self) -> String {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        format!("ndp{}-{:016x}", STAGE_FORMAT_VERSION, xxhash_rust::xxh3::xxh3_64(json.as_bytes()))
+    }
+
+    /// How the inputs were read.
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            format: self.format,
+            text_field: self.text_field.clone(),
+            id_field: self.id_field.clone(),
+            ..ReadOptions::default()
+        }
+    }
+
+    /// A `Dedup` with these parameters, on `threads` threads (0: all).
+    pub fn dedup(&self, threads: usize) -> Result<Dedup> {
+        let b = DedupBuilder::new()
+            .threshold(self.threshold)
+            .shingle(self.sketch.shingle)
+            .sketch(self.sketch.kind)
+            .num_perm(self.sketch.num_perm)
+            .seed(self.sketch.seed)
+            .banding(self.bands, self.rows)
+            .verify(self.verify)
+            .read_options(self.read_options());
+        if threads > 0 { b.threads(threads) } else { b }.build()
+    }
+}
+
+/// One signed shard, as recorded in every later stage's files.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShardInfo {
+    /// The shard number (the high 32 bits of its documents' ids).
+    pub shard: u32,
+    /// The input's name as given to `sign`.
+    pub input: String,
+    /// Its size in bytes and modification time (seconds), to tell when a
+    /// shard changed.
+    pub bytes: u64,
+    /// Modification time, seconds since the epoch.
+    pub mtime: i64,
+    /// Number of documents.
+    pub docs: u64,
+    /// xxh3 of the documents' ids, each followed by a zero byte.
+    pub ids_hash: u64,
+}
+
+/// The metadata of one stage file.
+struct Header {
+    path: PathBuf,
+    fingerprint: String,
+    params: StageParams,
+    shards: Vec<ShardInfo>,
+}
+
+fn bad_file(path: &Path, what: impl std::fmt::Display) -> Error {
+    Error::param(format!("{}: {what}", path.display()))
+}
+
+fn read_header(path: &Path, stage: &str) -> Result<Header> {
+    let kv = table_metadata(path)?;
+    let get = |k: &str| kv.get(k).ok_or_else(|| bad_file(path, format!("not a neardup stage file (no {k})")));
+    if get(KEY_STAGE)? != stage {
+        return Err(bad_file(
+            path,
+            format!("a `{}` file, where a `{stage}` file was expected", get(KEY_STAGE)?),
+        ));
+    }
+    let params: StageParams =
+        serde_json::from_str(get(KEY_PARAMS)?).map_err(|e| bad_file(path, format!("bad parameters: {e}")))?;
+    if params.version != STAGE_FORMAT_VERSION {
+        return Err(bad_file(
+            path,
+            format!("stage format version {} (this neardup reads {STAGE_FORMAT_VERSION})", params.version),
+        ));
+    }
+    let fingerprint = get(KEY_FINGERPRINT)?.clone();
+    if fingerprint != params.fingerprint() {
+        return Err(bad_file(path, "the fingerprint does not match the parameters (the file was altered)"));
+    }
+    let shards: Vec<ShardInfo> =
+        serde_json::from_str(get(KEY_SHARDS)?).map_err(|e| bad_file(path, format!("bad shard list: {e}")))?;
+    Ok(Header { path: path.to_path_buf(), fingerprint, params, shards })
+}
+
+/// Every header must carry the same fingerprint.
+fn check_same(headers: &[Header]) -> Result<()> {
+    if let Some(first) = headers.first() {
+        for h in &headers[1..] {
+            if h.fingerprint != first.fingerprint {
+                return Err(Error::param(format!(
+                    "parameter fingerprints differ: {} has {} ({}), {} has {} ({}); run every stage with the \
+                     same parameters",
+                    first.path.display(),
+                    first.fingerprint,
+                    describe(&first.params),
+                    h.path.display(),
+                    h.fingerprint,
+                    describe(&h.params),
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn describe(p: &StageParams) -> String {
+    format!(
+        "threshold {}, {}, {} x {}, seed {}, {} x {} bands, verify {:?}",
+        p.threshold,
+        p.sketch.shingle,
+        p.sketch.kind,
+        p.sketch.num_perm,
+        p.sketch.seed,
+        p.bands,
+        p.rows,
+        p.verify
+    )
+}
+
+fn metadata(stage: &str, params: &StageParams, shards: &[ShardInfo]) -> Vec<(&'static str, String)> {
+    vec![
+        (KEY_STAGE, stage.to_owned()),
+        (KEY_FINGERPRINT, params.fingerprint()),
+        (KEY_PARAMS, serde_json::to_string(params).unwrap_or_default()),
+        (KEY_SHARDS, serde_json::to_string(shards).unwrap_or_default()),
+    ]
+}
+
+/// Files of `dir` named `PREFIX*.parquet`, sorted.
+fn stage_files(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".parquet"))
+        })
+        .collect();
+    out.sort();
+    if out.is_empty() {
+        return Err(Error::param(format!("{}: no {prefix}*.parquet files", dir.display())));
+    }
+    Ok(out)
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Size and modification time of an input (zero for standard input).
+fn stat(input: &InputFile) -> (u64, i64) {
+    input.path.as_deref().and_then(|p| std::fs::metadata(p).ok()).map_or((0, 0), |m| (m.len(), m.mtime()))
+}
+
+/// What [`sign`] did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct SignReport {
+    /// The shards signed (or found already signed).
+    pub shards: Vec<ShardInfo>,
+    /// Shards whose files were already there, made from the same input with
+    /// the same parameters, and were kept.
+    pub reused: Vec<u32>,
+    /// Records that could not be used.
+    pub bad: Vec<BadRecord>,
+    /// Inputs that could not be read to their end.
+    pub failed: Vec<String>,
+}
+
+/// Sign `inputs`, input `i` as shard `first_shard + i`, into `out_dir`. A
+/// shard whose files are already there with the same parameters, input name,
+/// size and time is not signed again (a rerun after a failure redoes only
+/// what is missing). Files appear whole or not at all.
+pub fn sign(
+    dedup: &Dedup,
+    inputs: &[InputFile],
+    first_shard: u32,
+    out_dir: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<SignReport> {
+    create_dir(out_dir)?;
+    let params = StageParams::of(dedup);
+    let mut report = SignReport::default();
+    let mut done = 0u64;
+    for (i, input) in inputs.iter().enumerate() {
+        let shard =
+            first_shard.checked_add(i as u32).ok_or_else(|| Error::param("shard numbers past 2^32 - 1"))?;
+        let docs_path = out_dir.join(format!("docs-{shard:06}.parquet"));
+        let bands_path = out_dir.join(format!("bands-{shard:06}.parquet"));
+        let (bytes, mtime) = stat(input);
+        if input.path.is_some() {
+            if let Some(info) = reusable(&[&docs_path, &bands_path], &params, input, bytes, mtime) {
+                report.reused.push(shard);
+                report.shards.push(info);
+                done += bytes;
+                progress(done);
+                continue;
+            }
+        }
+        let info = sign_shard(
+            dedup,
+            &params,
+            input,
+            shard,
+            (bytes, mtime),
+            (&docs_path, &bands_path),
+            &mut report,
+            &mut |b| {
+                done += b;
+                progress(done);
+            },
+        )?;
+        report.shards.push(info);
+    }
+    Ok(report)
+}
+
+/// The shard recorded in `files` when they all exist and match.
+fn reusable(
+    files: &[&Path],
+    params: &StageParams,
+    input: &InputFile,
+    bytes: u64,
+    mtime: i64,
+) -> Option<ShardInfo> {
+    let mut found = None;
+    for f in files {
+        let h = read_header(
+            f,
+            if f.file_name()?.to_str()?.starts_with("docs") { "sign-docs" } else { "sign-bands" },
+        )
+        .ok()?;
+        let info = h.shards.into_iter().next()?;
+        let ok = h.fingerprint == params.fingerprint()
+            && info.input == input.name
+            && info.bytes == bytes
+            && info.mtime == mtime
+            && found.as_ref().is_none_or(|f| *f == info);
+        if !ok {
+            return None;
+        }
+        found = Some(info);
+    }
+    found
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sign_shard(
+    dedup: &Dedup,
+    params: &StageParams,
+    input: &InputFile,
+    shard: u32,
+    (bytes, mtime): (u64, i64),
+    (docs_path, bands_path): (&Path, &Path),
+    report: &mut SignReport,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<ShardInfo> {
+    let protect: Vec<PathBuf> = input.path.iter().cloned().collect();
+    let k = params.sketch.num_perm as usize;
+    let lsh = LshParams { bands: params.bands, rows: params.rows };
+    let mut info = ShardInfo { shard, input: input.name.clone(), bytes, mtime, docs: 0, ids_hash: 0 };
+    let docs_fields = [
+        ("doc_id", Kind::U64),
+        ("id", Kind::Str),
+        ("samples", Kind::U32),
+        ("signature", Kind::Bin),
+        ("set", Kind::Bin),
+    ];
+    let band_fields = [("band_id", Kind::U32), ("band_hash", Kind::U64), ("doc_id", Kind::U64)];
+    let mut docs = Table::create(docs_path, &protect, &docs_fields, &[])?;
+    let mut bands = Table::create(bands_path, &protect, &band_fields, &[])?;
+    let mut ids = xxhash_rust::xxh3::Xxh3::new();
+    let mut err: Option<Error> = None;
+    let mut first_bad: Option<BadRecord> = None;
+    let mut sig_bytes = Vec::with_capacity(4 * k);
+    let mut set_bytes = Vec::new();
+    let sketch = |text: &str| dedup.sketch_text(text);
+    let retained = dedup.install_pool(|| {
+        read_input(input, &params.read_options(), false, &sketch, &mut |o, b| {
+            progress(b);
+            match o {
+                Outcome::Doc(r) if err.is_none() => {
+                    if info.docs > u64::from(u32::MAX) {
+                        err = Some(Error::param(format!(
+                            "{}: more than 2^32 documents in one shard",
+                            input.name
+                        )));
+                        return;
+                    }
+                    let doc_id = u64::from(shard) << 32 | info.docs;
+                    info.docs += 1;
+                    ids.update(r.id.as_bytes());
+                    ids.update(&[0]);
+                    let s = r.value;
+                    sig_bytes.clear();
+                    sig_bytes.extend(s.sig.iter().flat_map(|v| v.to_le_bytes()));
+                    set_bytes.clear();
+                    if let Some(set) = s.set.as_deref().or(s.small.as_deref()) {
+                        set_bytes.extend(set.iter().flat_map(|v| v.to_le_bytes()));
+                    }
+                    let row = [
+                        Cell::U64(doc_id),
+                        Cell::Str(&r.id),
+                        Cell::U32(s.samples),
+                        Cell::Bin(&sig_bytes),
+                        Cell::Bin(&set_bytes),
+                    ];
+                    let mut res = docs.push(&row);
+                    if s.samples > 0 {
+                        for (band, key) in lsh::band_keys(lsh, &s.sig).enumerate() {
+                            if res.is_ok() {
+                                res =
+                                    bands.push(&[Cell::U32(band as u32), Cell::U64(key), Cell::U64(doc_id)]);
+                            }
+                        }
+                    }
+                    if let Err(e) = res {
+                        err = Some(e);
+                    }
+                }
+                Outcome::Doc(_) => {}
+                Outcome::Bad(b) => {
+                    if first_bad.is_none() {
+                        first_bad = Some(b.clone());
+                    }
+                    report.bad.push(b);
+                }
+            }
+        })
+    });
+    let retained = retained?;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    if dedup.is_strict() {
+        if let Some(b) = first_bad {
+            return Err(Error::BadRecord(b));
+        }
+    }
+    if retained.failed {
+        report.failed.push(input.name.clone());
+    }
+    info.ids_hash = ids.digest();
+    // the footers name the shard, whose counts are known only now; the
+    // bands file is written last, so a shard is reused only when both are
+    // there
+    let shards = [info.clone()];
+    docs.commit_with(&metadata("sign-docs", params, &shards))?;
+    bands.commit_with(&metadata("sign-bands", params, &shards))?;
+    Ok(info)
+}
+
+/// Signatures and sets of every signed document, by dense number.
+struct Signed {
+    num_perm: usize,
+    /// Dense number of shard `s`'s first document.
+    base: HashMap<u32, u32>,
+    ids: Vec<u64>,
+    samples: Vec<u32>,
+    sigs: Vec<u32>,
+    sets: Vec<Option<Box<[u64]>>>,
+}
+
+impl Signed {
+    fn sig(&self, d: u32) -> &[u32] {
+        &self.sigs[d as usize * self.num_perm..(d as usize + 1) * self.num_perm]
+    }
+
+    fn dense(&self, path: &Path, doc_id: u64) -> Result<u32> {
+        let shard = (doc_id >> 32) as u32;
+        let n = doc_id & 0xffff_ffff;
+        match self.base.get(&shard) {
+            Some(&b)
+                if (b as u64 + n) < self.ids.len() as u64 && self.ids[(b as u64 + n) as usize] == doc_id =>
+            {
+                Ok(b + n as u32)
+            }
+            _ => Err(bad_file(path, format!("document {doc_id} is not in any docs file"))),
+        }
+    }
+}
+
+fn u64_col<'a>(b: &'a RecordBatch, name: &str) -> &'a [u64] {
+    b.column_by_name(name).map(|c| c.as_primitive::<UInt64Type>().values().as_ref()).unwrap_or(&[])
+}
+
+fn u32_col<'a>(b: &'a RecordBatch, name: &str) -> &'a [u32] {
+    b.column_by_name(name).map(|c| c.as_primitive::<UInt32Type>().values().as_ref()).unwrap_or(&[])
+}
+
+fn le_u32s(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+}
+
+fn le_u64s(b: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    b.chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+}
+
+/// What [`link`] did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct LinkReport {
+    /// Documents signed.
+    pub documents: u64,
+    /// Band keys read.
+    pub band_keys: u64,
+    /// Candidate pairs.
+    pub candidate_pairs: u64,
+    /// Pairs linked.
+    pub linked_pairs: u64,
+    /// Doubtful pairs checked against kept shingle sets (or the estimate).
+    pub exact_checks: u64,
+    /// Edges written (documents linked to a smaller one).
+    pub edges: u64,
+}
+
+/// Link the signed shards in `bands_dir` into `out_dir/edges.parquet`.
+/// `texts`, when given, are the signed shards themselves (in shard order):
+/// doubtful pairs are then settled by exact Jaccard of the texts, as `dedup`
+/// does, instead of by the estimate.
+pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf]) -> Result<LinkReport> {
+    let docs_files = stage_files(bands_dir, "docs-")?;
+    let band_files = stage_files(bands_dir, "bands-")?;
+    let mut headers: Vec<Header> =
+        docs_files.iter().map(|p| read_header(p, "sign-docs")).collect::<Result<_>>()?;
+    let band_headers: Vec<Header> =
+        band_files.iter().map(|p| read_header(p, "sign-bands")).collect::<Result<_>>()?;
+    headers.extend(band_headers);
+    check_same(&headers)?;
+    let params = headers[0].params.clone();
+    let dedup = params.dedup(threads)?;
+    // the shards, each once, in order
+    let mut shards: Vec<ShardInfo> = Vec::new();
+    for h in &headers {
+        for s in &h.shards {
+            match shards.iter().find(|x| x.shard == s.shard) {
+                Some(x) if x != s => {
+                    return Err(bad_file(
+                        &h.path,
+                        format!("shard {} was signed twice, differently", s.shard),
+                    ));
+                }
+                Some(_) => {}
+                None => shards.push(s.clone()),
+            }
+        }
+    }
+    shards.sort_by_key(|s| s.shard);
+    let n: u64 = shards.iter().map(|s| s.docs).sum();
+    if n >= u64::from(u32::MAX) {
+        return Err(Error::param(format!("{n} documents: one link handles fewer than 2^32")));
+    }
+    let k = params.sketch.num_perm as usize;
+    let mut signed = Signed {
+        num_perm: k,
+        base: HashMap::new(),
+        ids: Vec::with_capacity(n as usize),
+        samples: vec![0; n as usize],
+        sigs: vec![0; n as usize * k],
+        sets: vec![None; n as usize],
+    };
+    for s in &shards {
+        signed.base.insert(s.shard, signed.ids.len() as u32);
+        signed.ids.extend((0..s.docs).map(|i| u64::from(s.shard) << 32 | i));
+    }
+    let doc_cols = [
+        ("doc_id", DataType::UInt64),
+        ("samples", DataType::UInt32),
+        ("signature", DataType::Binary),
+        ("set", DataType::Binary),
+    ];
+    for p in &docs_files {
+        for_each_batch(p, &doc_cols, |b| {
+            let (ids, samples) = (u64_col(b, "doc_id"), u32_col(b, "samples"));
+            let sig = b.column_by_name("signature").map(|c| c.as_binary::<i32>().clone());
+            let set = b.column_by_name("set").map(|c| c.as_binary::<i32>().clone());
+            let (Some(sig), Some(set)) = (sig, set) else { return Ok(()) };
+            for i in 0..b.num_rows() {
+                let d = signed.dense(p, ids[i])? as usize;
+                signed.samples[d] = samples[i];
+                let v = sig.value(i);
+                if v.len() != 4 * k {
+                    return Err(bad_file(p, format!("a signature of {} bytes, not {}", v.len(), 4 * k)));
+                }
+                for (slot, x) in signed.sigs[d * k..(d + 1) * k].iter_mut().zip(le_u32s(v)) {
+                    *slot = x;
+                }
+                let set = set.value(i);
+                if !set.is_empty() {
+                    signed.sets[d] = Some(le_u64s(set).collect());
+                }
+            }
+            Ok(())
+        })?;
+    }
+    let mut keys: Vec<(u32, u64, u32)> = Vec::new();
+    let band_cols =
+        [("band_id", DataType::UInt32), ("band_hash", DataType::UInt64), ("doc_id", DataType::UInt64)];
+    for p in &band_files {
+        for_each_batch(p, &band_cols, |b| {
+            let (band, hash, ids) = (u32_col(b, "band_id"), u64_col(b, "band_hash"), u64_col(b, "doc_id"));
+            for i in 0..b.num_rows() {
+                keys.push((band[i], hash[i], signed.dense(p, ids[i])?));
+            }
+            Ok(())
+        })?;
+    }
+    let loaded = if texts.is_empty() { None } else { Some(load_texts(texts, &params, &shards, &dedup)?) };
+    let mut report = LinkReport { documents: n, band_keys: keys.len() as u64, ..LinkReport::default() };
+    let exact = params.verify == Verify::Exact;
+    let likeness = |a: u32, b: u32| -> Likeness {
+        let samples = signed.samples[a as usize].min(signed.samples[b as usize]);
+        dedup.likeness_of(signed.sig(a), signed.sig(b), samples)
+    };
+    let mut uf = UnionFind::new(n as usize);
+    dedup.install_pool(|| {
+        keys.par_sort_unstable();
+        keys.dedup();
+        let buckets: Vec<&[(u32, u64, u32)]> =
+            keys.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)).filter(|g| g.len() > 1).collect();
+        let mut pairs: Vec<(u32, u32)> = buckets
+            .par_iter()
+            .flat_map_iter(|g| {
+                let members: Vec<(u64, u32)> = g.iter().map(|&(_, h, d)| (h, d)).collect();
+                lsh::bucket_pairs(&members, &likeness)
+            })
+            .collect();
+        pairs.par_sort_unstable();
+        pairs.dedup();
+        report.candidate_pairs = pairs.len() as u64;
+        let set = |d: u32| signed.sets[d as usize].as_deref();
+        if exact {
+            let ok: Vec<bool> = pairs
+                .par_iter()
+                .map(|&(a, b)| match (set(a), set(b)) {
+                    (Some(x), Some(y)) => jaccard(x, y) >= params.threshold,
+                    _ => false,
+                })
+                .collect();
+            for (&(a, b), ok) in pairs.iter().zip(ok) {
+                if ok {
+                    uf.union(a, b);
+                    report.linked_pairs += 1;
+                }
+            }
+            return;
+        }
+        let verdicts: Vec<Likeness> = pairs.par_iter().map(|&(a, b)| likeness(a, b)).collect();
+        let mut doubtful = Vec::new();
+        for (&(a, b), v) in pairs.iter().zip(&verdicts) {
+            match v {
+                Likeness::Surely => {
+                    uf.union(a, b);
+                    report.linked_pairs += 1;
+                }
+                Likeness::Maybe => doubtful.push((a, b)),
+                Likeness::No => {}
+            }
+        }
+        let est = |a: u32, b: u32| estimate(signed.sig(a), signed.sig(b));
+        let opts = params.read_options();
+        let text = |d: u32| loaded.as_ref().and_then(|l| l.text(d as usize, &opts));
+        let (more, checked) =
+            dedup.settle_doubtful(&doubtful, &mut uf, params.sketch.shingle, &set, &text, &est);
+        report.linked_pairs += more;
+        report.exact_checks = checked;
+    });
+    create_dir(out_dir)?;
+    let reps = uf.representatives();
+    let path = out_dir.join("edges.parquet");
+    let fields = [("doc_id", Kind::U64), ("root_id", Kind::U64)];
+    let mut out = Table::create(&path, &[], &fields, &metadata("link", &params, &shards))?;
+    for (d, &r) in reps.iter().enumerate() {
+        if r as usize != d {
+            out.push(&[Cell::U64(signed.ids[d]), Cell::U64(signed.ids[r as usize])])?;
+            report.edges += 1;
+        }
+    }
+    out.commit()?;
+    Ok(report)
+}
+
+/// The signed shards, read again for their texts; each must hold the
+/// documents it held when signed.
+fn load_texts(
+    texts: &[PathBuf],
+    params: &StageParams,
+    shards: &[ShardInfo],
+    dedup: &Dedup,
+) -> Result<Loaded> {
+    let opts = params.read_options();
+    let inputs = crate::io::expand_inputs(texts, opts.format)?;
+    if inputs.len() != shards.len() {
+        return Err(Error::param(format!(
+            "{} text inputs for {} signed shards; give every signed shard, in shard order",
+            inputs.len(),
+            shards.len()
+        )));
+    }
+    let (loaded, _) = dedup.install_pool(|| load(&inputs, &opts, true, false, &|_: &str| (), &|_| {}))?;
+    let ranges = loaded.doc_ranges();
+    for ((input, range), info) in inputs.iter().zip(ranges).zip(shards) {
+        check_shard(input, &loaded.docs[range], info)?;
+    }
+    Ok(loaded)
+}
+
+/// `docs` (read from `input`) must be the documents signed as `info`.
+fn check_shard(input: &InputFile, docs: &[DocInfo], info: &ShardInfo) -> Result<()> {
+    let mut ids = xxhash_rust::xxh3::Xxh3::new();
+    for d in docs {
+        ids.update(d.id.as_bytes());
+        ids.update(&[0]);
+    }
+    if docs.len() as u64 != info.docs || ids.digest() != info.ids_hash {
+        return Err(Error::param(format!(
+            "{}: its {} documents are not the {} signed as shard {} (from {})",
+            input.name,
+            docs.len(),
+            info.docs,
+            info.shard,
+            info.input
+        )));
+    }
+    Ok(())
+}
+
+/// What [`components`] did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct ComponentsReport {
+    /// Edges read.
+    pub edges: u64,
+    /// Documents in clusters of two or more.
+    pub clustered: u64,
+    /// Those clusters.
+    pub clusters: u64,
+    /// Documents to remove (clustered, not their cluster's smallest id).
+    pub duplicates: u64,
+}
+
+/// Join the edges in `edges_dir` (every `*.parquet` file there) into
+/// `out_dir/components.parquet`.
+pub fn components(edges_dir: &Path, out_dir: &Path) -> Result<ComponentsReport> {
+    let files = stage_files(edges_dir, "")?;
+    let headers: Vec<Header> = files.iter().map(|p| read_header(p, "link")).collect::<Result<_>>()?;
+    check_same(&headers)?;
+    let mut shards = headers[0].shards.clone();
+    for h in &headers[1..] {
+        for s in &h.shards {
+            if !shards.contains(s) {
+                shards.push(s.clone());
+            }
+        }
+    }
+    shards.sort_by_key(|s| s.shard);
+    let mut edges: Vec<(u64, u64)> = Vec::new();
+    let cols = [("doc_id", DataType::UInt64), ("root_id", DataType::UInt64)];
+    for p in &files {
+        for_each_batch(p, &cols, |b| {
+            edges.extend(u64_col(b, "doc_id").iter().copied().zip(u64_col(b, "root_id").iter().copied()));
+            Ok(())
+        })?;
+    }
+    let mut ids: Vec<u64> = edges.iter().flat_map(|&(a, b)| [a, b]).collect();
+    ids.par_sort_unstable();
+    ids.dedup();
+    if ids.len() >= u32::MAX as usize {
+        return Err(Error::param("too many documents in edges for one machine"));
+    }
+    let dense = |x: u64| ids.binary_search(&x).unwrap_or(0) as u32;
+    let mut uf = UnionFind::new(ids.len());
+    for &(a, b) in &edges {
+        uf.union(dense(a), dense(b));
+    }
+    // ids are sorted, so the smallest dense number is the smallest id
+    let reps = uf.representatives();
+    let mut report = ComponentsReport { edges: edges.len() as u64, ..ComponentsReport::default() };
+    create_dir(out_dir)?;
+    let path = out_dir.join("components.parquet");
+    let fields = [("doc_id", Kind::U64), ("cluster_id", Kind::U64)];
+    let mut out = Table::create(&path, &[], &fields, &metadata("components", &headers[0].params, &shards))?;
+    for (d, &r) in reps.iter().enumerate() {
+        out.push(&[Cell::U64(ids[d]), Cell::U64(ids[r as usize])])?;
+        report.clustered += 1;
+        if r as usize == d {
+            report.clusters += 1;
+        } else {
+            report.duplicates += 1;
+        }
+    }
+    out.commit()?;
+    Ok(report)
+}
+
+/// What [`filter`] did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct FilterReport {
+    /// The shard filtered.
+    pub shard: u32,
+    /// Documents read.
+    pub documents: u64,
+    /// Documents removed.
+    pub removed: u64,
+    /// Records that could not be used (they were not documents when signed
+    /// either, and are not written).
+    pub bad: Vec<BadRecord>,
+}
+
+/// Write the kept records of `input` (shard `shard`, or the shard signed
+/// from an input of the same name) to `output`, as `dedup -o` would:
+/// records copied, in the input's format, compressed as `output`'s name
+/// says. The shard must be the one that was signed (same documents).
+pub fn filter(
+    shard_path: &Path,
+    shard: Option<u32>,
+    components_dir: &Path,
+    output: &Path,
+) -> Result<FilterReport> {
+    let path = components_dir.join("components.parquet");
+    let header = read_header(&path, "components")?;
+    let opts = header.params.read_options();
+    let inputs = crate::io::expand_inputs(&[shard_path.to_path_buf()], opts.format)?;
+    let [input] = inputs.as_slice() else {
+        return Err(Error::param(format!(
+            "{} is {} files; filter takes one shard",
+            shard_path.display(),
+            inputs.len()
+        )));
+    };
+    let info = match shard {
+        Some(s) => header.shards.iter().find(|x| x.shard == s),
+        None => {
+            let by_name: Vec<&ShardInfo> = header.shards.iter().filter(|x| x.input == input.name).collect();
+            let base = |n: &str| Path::new(n).file_name().map(|f| f.to_owned());
+            let by_base: Vec<&ShardInfo> =
+                header.shards.iter().filter(|x| base(&x.input) == base(&input.name)).collect();
+            match (by_name.as_slice(), by_base.as_slice()) {
+                ([one], _) | ([], [one]) => Some(*one),
+                _ => None,
+            }
+        }
+    };
+    let info = info.ok_or_else(|| {
+        Error::param(format!(
+            "{}: no signed shard {} in {}; give its number with --shard",
+            input.name,
+            shard.map_or_else(|| "of that name".to_owned(), |s| s.to_string()),
+            path.display()
+        ))
+    })?;
+    let (loaded, _) = load(std::slice::from_ref(input), &opts, true, false, &|_: &str| (), &|_| {})?;
+    check_shard(input, &loaded.docs, info)
+        .map_err(|e| Error::param(format!("{e}; filter the shard that was signed")))?;
+    let mut removed = vec![false; loaded.docs.len()];
+    let (lo, hi) = (u64::from(info.shard) << 32, (u64::from(info.shard) + 1) << 32);
+    let cols = [("doc_id", DataType::UInt64), ("cluster_id", DataType::UInt64)];
+    for_each_batch(&path, &cols, |b| {
+        for (&d, &c) in u64_col(b, "doc_id").iter().zip(u64_col(b, "cluster_id")) {
+            if (lo..hi).contains(&d) && d != c {
+                let n = (d - lo) as usize;
+                *removed
+                    .get_mut(n)
+                    .ok_or_else(|| bad_file(&path, format!("document {d} is past the shard's end")))? = true;
+            }
+        }
+        Ok(())
+    })?;
+    let report = FilterReport {
+        shard: info.shard,
+        documents: loaded.docs.len() as u64,
+        removed: removed.iter().filter(|&&r| r).count() as u64,
+        bad: loaded.bad.clone(),
+    };
+    loaded
+        .write_records(output, |d| (!removed[d]).then(|| loaded.record(d).map(std::borrow::Cow::Borrowed)))?;
+    Ok(report)
+}
