@@ -455,7 +455,7 @@ pub struct Clustering {
 }
 
 /// Counters and timings of clustering.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ClusterStats {
     /// Distinct candidate pairs from LSH buckets.

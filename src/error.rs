@@ -55,7 +55,7 @@ impl Error {
 }
 
 /// One input record that could not be used, and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BadRecord {
     /// The file the record came from (`-` for standard input).
     pub file: String,

@@ -480,18 +480,33 @@ fn run_dedup_spilled(
     start: Instant,
 ) -> Result<(), Failure> {
     let spill_dir = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
-    let corpus = with_progress(inputs, args.quiet, |progress| {
+    let mut corpus = with_progress(inputs, args.quiet, |progress| {
         dedup.read_spilled(inputs, &spill_dir, max_memory, progress)
     })?;
+    if !args.quiet && corpus.resumed > 0 {
+        let what =
+            if corpus.resumed == 1 { "reading and sketching" } else { "reading, sketching and clustering" };
+        eprintln!("neardup: resumed: {what} reused from an earlier run in {}", spill_dir.display());
+    }
     print_bad_records(corpus.bad_records(), args.quiet);
     let t_write = Instant::now();
-    if let Some(p) = &args.clusters {
-        corpus
-            .write_clusters(p, args.table.format())
-            .with_context(|| format!("writing clusters to {}", p.display()))?;
-    }
-    if let Some(p) = &args.output {
-        corpus.write_deduplicated(p).with_context(|| format!("writing output to {}", p.display()))?;
+    let written = (|| -> anyhow::Result<()> {
+        if let Some(p) = &args.clusters {
+            corpus
+                .write_clusters(p, args.table.format())
+                .with_context(|| format!("writing clusters to {}", p.display()))?;
+        }
+        if let Some(p) = &args.output {
+            corpus.write_deduplicated(p).with_context(|| format!("writing output to {}", p.display()))?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = written {
+        // the clusters are done: a rerun with the same --spill-dir starts from them
+        let kept = corpus.keep_spill_dir().to_path_buf();
+        return Err(e
+            .context(format!("the finished work is kept in {}; rerun to reuse it", kept.display()))
+            .into());
     }
     if let Some(p) = &args.bad_records {
         write_bad_records(p, corpus.bad_records(), &args.input.inputs)?;

@@ -49,14 +49,93 @@ fn doubtful_cap(max_memory: u64) -> usize {
     ((max_memory / 64) as usize).max(4096)
 }
 
-/// A directory of spill files, removed when dropped.
+/// A directory of spill files, removed when dropped unless kept.
 #[derive(Debug)]
-struct SpillDir(PathBuf);
+struct SpillDir(PathBuf, bool);
 
 impl Drop for SpillDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if !self.1 {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
+}
+
+/// Version of the checkpoint files in a spill directory.
+const CHECKPOINT_VERSION: u32 = 1;
+
+/// What the read phase left, saved as `read.json` (with `tables.bin`) once
+/// it is complete, so that a rerun with the same spill directory starts
+/// from there.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ReadCheckpoint {
+    version: u32,
+    docs: usize,
+    /// Per input: the spill copy its records are re-read from (a file name
+    /// in the spill directory), and its resolved format.
+    sources: Vec<(Option<String>, Format)>,
+    bad: Vec<BadRecord>,
+    failed: Vec<String>,
+    input_bytes: u64,
+    text_bytes: u64,
+    runs: usize,
+    spill_bytes: u64,
+    read_time: Duration,
+}
+
+/// The clustering, saved as `clusters.json` (with `reps.bin`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ClusterCheckpoint {
+    version: u32,
+    docs: usize,
+    stats: ClusterStats,
+}
+
+/// Write `bytes` to `dir/name` atomically.
+fn save(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let mut f = AtomicFile::create_raw(&dir.join(name), &[])?;
+    f.write_all(bytes)?;
+    f.commit()
+}
+
+/// The JSON checkpoint `dir/name`, if it is there and of this version.
+fn load_checkpoint<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Option<T> {
+    let bytes = std::fs::read(dir.join(name)).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    if v.get("version")?.as_u64()? != u64::from(CHECKPOINT_VERSION) {
+        return None;
+    }
+    serde_json::from_value(v).ok()
+}
+
+fn le_words<const N: usize>(bytes: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
+    bytes.chunks_exact(N).map(|c| {
+        let mut w = [0u8; N];
+        w.copy_from_slice(c);
+        w
+    })
+}
+
+/// Bytes of one document's row in `tables.bin`: samples, id end, source,
+/// start, end.
+const ROW: usize = 4 + 8 + 4 + 8 + 8;
+
+/// The read checkpoint in `dir`, when it is complete and fits `inputs`.
+fn valid_checkpoint(dir: &Path, inputs: &[InputFile]) -> Option<ReadCheckpoint> {
+    let ck: ReadCheckpoint = load_checkpoint(dir, "read.json")?;
+    let len = |name: &str| std::fs::metadata(dir.join(name)).map(|m| m.len()).ok();
+    let ok = len("tables.bin") == Some((ck.docs * ROW) as u64)
+        && ck.sources.len() == inputs.len()
+        && (0..ck.runs).all(|i| dir.join(format!("run-{i:05}.bin")).exists())
+        && ck.sources.iter().all(|(copy, _)| copy.as_ref().is_none_or(|c| dir.join(c).exists()))
+        && len("sigs.bin").is_some()
+        && len("ids.bin").is_some();
+    ok.then_some(ck)
+}
+
+/// Whether process `pid` is alive.
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Where document `d`'s record bytes are: a source file and a byte range.
@@ -99,6 +178,10 @@ pub struct SpilledCorpus {
     pub spill_bytes: u64,
     /// Sorted runs of band keys written.
     pub runs: usize,
+    /// What a previous, interrupted run with the same spill directory had
+    /// finished and this one reused: 0 nothing, 1 reading (signatures, ids,
+    /// sorted runs), 2 reading and clustering.
+    pub resumed: u8,
 }
 
 /// A file of the spill directory, created.
@@ -146,11 +229,7 @@ impl Dedup {
             return Err(Error::param("--max-memory works with --verify estimate only"));
         }
         let start = Instant::now();
-        std::fs::create_dir_all(spill_dir).map_err(|e| Error::io(spill_dir, e))?;
-        let nanos =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let dir = SpillDir(spill_dir.join(format!("neardup-spill-{}-{nanos}", std::process::id())));
-        std::fs::create_dir(&dir.0).map_err(|e| Error::io(&dir.0, e))?;
+        let (dir, reused) = self.work_dir(inputs, spill_dir)?;
         let k = self.sketch_params().num_perm as usize;
         let lsh = self.lsh_params();
         // a band key takes 16 bytes in the buffer; half the budget for it,
@@ -158,8 +237,19 @@ impl Dedup {
         let run_cap = ((max_memory / 2) / 16).max(1 << 16) as usize;
         let mut opts = self.read_options().clone();
         opts.mmap = false; // mapped pages would count against the budget
-        let (sig_path, mut sig_w) = create(&dir.0, "sigs.bin")?;
-        let (id_path, mut id_w) = create(&dir.0, "ids.bin")?;
+        let resume = if reused { valid_checkpoint(&dir.0, inputs) } else { None };
+        if reused && resume.is_none() {
+            // an unusable checkpoint: start clean
+            std::fs::remove_dir_all(&dir.0).map_err(|e| Error::io(&dir.0, e))?;
+            std::fs::create_dir_all(&dir.0).map_err(|e| Error::io(&dir.0, e))?;
+            let lock = dir.0.join("lock");
+            std::fs::write(&lock, std::process::id().to_string()).map_err(|e| Error::io(&lock, e))?;
+        }
+        let (sig_path, id_path) = (dir.0.join("sigs.bin"), dir.0.join("ids.bin"));
+        let mut writers = None;
+        if resume.is_none() {
+            writers = Some((create(&dir.0, "sigs.bin")?.1, create(&dir.0, "ids.bin")?.1));
+        }
         let mut keys: Vec<(u64, u32)> = Vec::with_capacity(run_cap.min(1 << 24));
         let mut run_paths: Vec<PathBuf> = Vec::new();
         let mut spill_bytes = 0u64;
@@ -185,7 +275,13 @@ impl Dedup {
             stats: ClusterStats::default(),
             spill_bytes: 0,
             runs: 0,
+            resumed: 0,
             dir,
+        };
+        let Some((mut sig_w, mut id_w)) = writers else {
+            let runs = c.restore(resume.unwrap_or_else(|| unreachable!("checked above")), inputs)?;
+            self.cluster_or_restore(&mut c, &runs, max_memory)?;
+            return Ok(c);
         };
         let write_run =
             |keys: &mut Vec<(u64, u32)>, runs: &mut Vec<PathBuf>, bytes: &mut u64| -> Result<()> {
@@ -204,6 +300,7 @@ impl Dedup {
                 Ok(())
             };
         let mut done = 0u64;
+        let mut copies: Vec<Option<String>> = Vec::new();
         let mut sig_bytes = Vec::with_capacity(4 * k);
         for (fi, input) in inputs.iter().enumerate() {
             // records are re-read from the input itself when it is a plain
@@ -282,6 +379,9 @@ impl Dedup {
                 c.failed.push(input.name.clone());
             }
             c.input_bytes += retained.len;
+            copies.push(
+                copy_w.as_ref().and_then(|(p, _)| p.file_name()).map(|n| n.to_string_lossy().into_owned()),
+            );
             let source = match copy_w {
                 Some((p, mut w)) => {
                     w.flush().map_err(|e| Error::io(&p, e))?;
@@ -303,8 +403,73 @@ impl Dedup {
         c.read_time = start.elapsed();
         c.spill_bytes = spill_bytes;
         c.runs = run_paths.len();
-        self.install_pool(|| c.cluster(self, &run_paths, max_memory))?;
+        c.save_read(&copies)?;
+        self.cluster_or_restore(&mut c, &run_paths, max_memory)?;
         Ok(c)
+    }
+
+    /// The work directory inside `spill_dir`: named after the parameters
+    /// and the inputs (name, size, time), so that a rerun over the same
+    /// inputs finds what an interrupted run finished (true when it was
+    /// there). Standard input gets a fresh directory each time.
+    fn work_dir(&self, inputs: &[InputFile], spill_dir: &Path) -> Result<(SpillDir, bool)> {
+        std::fs::create_dir_all(spill_dir).map_err(|e| Error::io(spill_dir, e))?;
+        if inputs.iter().any(|i| i.path.is_none()) {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let dir =
+                SpillDir(spill_dir.join(format!("neardup-spill-{}-{nanos}", std::process::id())), false);
+            std::fs::create_dir(&dir.0).map_err(|e| Error::io(&dir.0, e))?;
+            return Ok((dir, false));
+        }
+        let mut key = crate::stages::StageParams::of(self).fingerprint();
+        for i in inputs {
+            use std::os::unix::fs::MetadataExt;
+            let m = i.path.as_deref().and_then(|p| std::fs::metadata(p).ok());
+            let (len, secs, nanos) = m.map_or((0, 0, 0), |m| (m.len(), m.mtime(), m.mtime_nsec()));
+            key.push_str(&format!("\0{}\0{len}\0{secs}.{nanos}", i.name));
+        }
+        let path =
+            spill_dir.join(format!("neardup-spill-{:016x}", xxhash_rust::xxh3::xxh3_64(key.as_bytes())));
+        let lock = path.join("lock");
+        let reused = path.join("read.json").exists();
+        if let Ok(pid) = std::fs::read_to_string(&lock) {
+            if let Ok(pid) = pid.trim().parse::<u32>() {
+                if pid != std::process::id() && alive(pid) {
+                    return Err(Error::param(format!(
+                        "{} is in use by neardup process {pid} (same inputs and parameters)",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        if !reused {
+            // nothing finished there: start clean
+            let _ = std::fs::remove_dir_all(&path);
+        }
+        std::fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+        std::fs::write(&lock, std::process::id().to_string()).map_err(|e| Error::io(&lock, e))?;
+        Ok((SpillDir(path, false), reused))
+    }
+
+    /// Cluster, or take the clusters a previous run saved.
+    fn cluster_or_restore(&self, c: &mut SpilledCorpus, runs: &[PathBuf], max_memory: u64) -> Result<()> {
+        if let Some(ck) = load_checkpoint::<ClusterCheckpoint>(&c.dir.0, "clusters.json") {
+            let reps = std::fs::read(c.dir.0.join("reps.bin")).ok();
+            if let Some(reps) = reps.filter(|r| ck.docs == c.samples.len() && r.len() == 4 * ck.docs) {
+                c.reps = le_words::<4>(&reps).map(u32::from_le_bytes).collect();
+                c.stats = ck.stats;
+                c.resumed = 2;
+                return Ok(());
+            }
+        }
+        self.install_pool(|| c.cluster(self, runs, max_memory))?;
+        let reps: Vec<u8> = c.reps.iter().flat_map(|r| r.to_le_bytes()).collect();
+        save(&c.dir.0, "reps.bin", &reps)?;
+        let ck =
+            ClusterCheckpoint { version: CHECKPOINT_VERSION, docs: c.samples.len(), stats: c.stats.clone() };
+        save(&c.dir.0, "clusters.json", &serde_json::to_vec(&ck).unwrap_or_default())
     }
 }
 
@@ -372,6 +537,76 @@ impl Merge {
 }
 
 impl SpilledCorpus {
+    /// Keep the spill directory when this is dropped (after a failure to
+    /// write an output, so that a rerun with the same spill directory
+    /// reuses the finished work); returns its path.
+    pub fn keep_spill_dir(&mut self) -> &Path {
+        self.dir.1 = true;
+        &self.dir.0
+    }
+
+    /// Save the read phase's tables and counters (the checkpoint a rerun
+    /// starts from).
+    fn save_read(&self, copies: &[Option<String>]) -> Result<()> {
+        let mut t = Vec::with_capacity(self.samples.len() * 32);
+        for (i, &s) in self.samples.iter().enumerate() {
+            let p = self.places[i];
+            t.extend(s.to_le_bytes());
+            t.extend(self.id_ends[i].to_le_bytes());
+            t.extend(p.source.to_le_bytes());
+            t.extend(p.start.to_le_bytes());
+            t.extend(p.end.to_le_bytes());
+        }
+        save(&self.dir.0, "tables.bin", &t)?;
+        let ck = ReadCheckpoint {
+            version: CHECKPOINT_VERSION,
+            docs: self.samples.len(),
+            sources: copies.iter().cloned().zip(self.sources.iter().map(|s| s.1)).collect(),
+            bad: self.bad.clone(),
+            failed: self.failed.clone(),
+            input_bytes: self.input_bytes,
+            text_bytes: self.text_bytes,
+            runs: self.runs,
+            spill_bytes: self.spill_bytes,
+            read_time: self.read_time,
+        };
+        save(&self.dir.0, "read.json", &serde_json::to_vec(&ck).unwrap_or_default())
+    }
+
+    /// Take up a saved read phase (checked by [`valid_checkpoint`]); gives
+    /// the run files.
+    fn restore(&mut self, ck: ReadCheckpoint, inputs: &[InputFile]) -> Result<Vec<PathBuf>> {
+        let tables = std::fs::read(self.dir.0.join("tables.bin")).map_err(|e| Error::io(&self.dir.0, e))?;
+        let runs: Vec<PathBuf> = (0..ck.runs).map(|i| self.dir.0.join(format!("run-{i:05}.bin"))).collect();
+        for row in tables.chunks_exact(ROW) {
+            let u32_at = |i: usize| u32::from_le_bytes([row[i], row[i + 1], row[i + 2], row[i + 3]]);
+            let u64_at = |i: usize| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&row[i..i + 8]);
+                u64::from_le_bytes(w)
+            };
+            self.samples.push(u32_at(0));
+            self.id_ends.push(u64_at(4));
+            self.places.push(Place { source: u32_at(12), start: u64_at(16), end: u64_at(24) });
+        }
+        for ((copy, format), input) in ck.sources.into_iter().zip(inputs) {
+            let file = match copy {
+                Some(name) => open_random(&self.dir.0.join(name))?,
+                None => open_random(input.path.as_deref().unwrap_or(Path::new("-")))?,
+            };
+            self.sources.push((file, format));
+        }
+        self.bad = ck.bad;
+        self.failed = ck.failed;
+        self.input_bytes = ck.input_bytes;
+        self.text_bytes = ck.text_bytes;
+        self.runs = ck.runs;
+        self.spill_bytes = ck.spill_bytes;
+        self.read_time = ck.read_time;
+        self.resumed = 1;
+        Ok(runs)
+    }
+
     /// The likeness of two documents from their signatures.
     fn likeness(&self, dedup: &Dedup, a: u32, b: u32, sa: &[u32], sb: &[u32]) -> Likeness {
         dedup.likeness_of(sa, sb, self.samples[a as usize].min(self.samples[b as usize]))

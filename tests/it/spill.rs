@@ -55,3 +55,49 @@ fn bounded_memory_gives_the_in_memory_outputs() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--verify estimate only"));
 }
+
+#[test]
+fn a_rerun_reuses_the_finished_work_and_a_full_disk_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("c.jsonl");
+    std::fs::write(&plain, synthetic_corpus(3000)).unwrap();
+    let want = dir.path().join("want.jsonl");
+    assert!(run(&["dedup", s(&plain), "-o", s(&want), "-q"]).status.success());
+    let want = std::fs::read(&want).unwrap();
+    // a full disk: the error names the file, nothing is left half-written
+    let o = run(&["dedup", s(&plain), "-o", "/dev/full"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("/dev/full") && err.contains("No space left on device"), "{err}");
+    // with --max-memory the finished work is kept for the rerun
+    let spill = dir.path().join("spill");
+    let spilled =
+        |out: &str| run(&["dedup", s(&plain), "-o", out, "--max-memory", "256K", "--spill-dir", s(&spill)]);
+    let o = spilled("/dev/full");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("the finished work is kept in"), "{err}");
+    let work = std::fs::read_dir(&spill).unwrap().next().unwrap().unwrap().path();
+    assert!(work.join("clusters.json").exists() && work.join("read.json").exists());
+    let out = dir.path().join("out.jsonl");
+    // clusters lost (as if killed while clustering): reading is reused
+    std::fs::remove_file(work.join("clusters.json")).unwrap();
+    let o = spilled("/dev/full");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("resumed: reading and sketching reused"));
+    let o = spilled(s(&out));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && err.contains("resumed: reading, sketching and clustering reused"), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), want);
+    // done: the work directory is gone, and a fresh run gives the same
+    assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0);
+    std::fs::remove_file(&out).unwrap();
+    let o = spilled(s(&out));
+    assert!(o.status.success() && !String::from_utf8_lossy(&o.stderr).contains("resumed"));
+    assert_eq!(std::fs::read(&out).unwrap(), want);
+    // a changed input is not mistaken for the old one
+    let o = spilled("/dev/full");
+    assert_eq!(o.status.code(), Some(1));
+    std::fs::write(&plain, synthetic_corpus(2000)).unwrap();
+    let o = spilled(s(&out));
+    assert!(o.status.success() && !String::from_utf8_lossy(&o.stderr).contains("resumed"));
+}
