@@ -50,3 +50,20 @@ pub fn read_both_ways(name: &str, bytes: &[u8]) {
     assert_eq!(results[0], results[1], "mmap and stream disagree on {name}");
     let _ = std::fs::remove_file(&path);
 }
+
+/// Read `bytes` as the file `name` and write its kept records beside it:
+/// never a panic (an error is fine).
+#[allow(dead_code)]
+pub fn write_kept(name: &str, bytes: &[u8]) {
+    let path = scratch(name);
+    let out = scratch(&format!("out-{name}"));
+    std::fs::write(&path, bytes).unwrap();
+    let dedup = dedup(true);
+    let inputs = neardup::expand_inputs(&[path.clone()], neardup::Format::Auto).unwrap();
+    if let Ok(corpus) = dedup.read(&inputs, true, &|_| {}) {
+        let clustering = dedup.cluster(&corpus);
+        let _ = corpus.write_deduplicated(&clustering, &out);
+    }
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&out);
+}

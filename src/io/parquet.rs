@@ -91,6 +91,41 @@ fn open(path: &Path, opts: &ReadOptions) -> std::result::Result<Source, String> 
     })
 }
 
+/// The batches of row group `rg` (the columns of `mask`, else all), and why
+/// decoding stopped early. A panic inside the decoder (a malformed file can
+/// cause one) is caught and loses the row group, the same way for reading
+/// and for writing kept rows.
+fn decode(
+    src: &Source,
+    path: &Path,
+    rg: usize,
+    mask: Option<&ProjectionMask>,
+) -> Result<(Vec<RecordBatch>, Option<String>)> {
+    let file = src.file.try_clone().map_err(|e| Error::io(path, e))?;
+    let run = || {
+        let mut b = ParquetRecordBatchReaderBuilder::new_with_metadata(file, src.meta.clone())
+            .with_row_groups(vec![rg])
+            .with_batch_size(BATCH_ROWS);
+        if let Some(m) = mask {
+            b = b.with_projection(m.clone());
+        }
+        let mut out = Vec::new();
+        let reader = match b.build() {
+            Ok(r) => r,
+            Err(e) => return (out, Some(e.to_string())),
+        };
+        for batch in reader {
+            match batch {
+                Ok(b) => out.push(b),
+                Err(e) => return (out, Some(e.to_string())),
+            }
+        }
+        (out, None)
+    };
+    Ok(std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .unwrap_or_else(|_| (Vec::new(), Some("the Parquet decoder failed on this row group".into()))))
+}
+
 fn is_text_type(t: &DataType) -> bool {
     matches!(
         t,
@@ -186,7 +221,9 @@ pub(crate) fn read<T: Send>(
     check_plain(input, path)?;
     let mut retained = Retained { format: Format::Parquet, ..Retained::default() };
     let bad = |line: u64, reason: String| BadRecord { file: input.name.clone(), line, reason };
-    let src = match open(path, opts) {
+    let opened = std::panic::catch_unwind(|| open(path, opts))
+        .unwrap_or_else(|_| Err("not a readable Parquet file: the reader failed on its footer".into()));
+    let src = match opened {
         Ok(s) => s,
         Err(reason) => {
             // the file as a whole (line 0)
@@ -200,49 +237,30 @@ pub(crate) fn read<T: Send>(
     for rg in 0..src.meta.metadata().num_row_groups() {
         let rows = src.meta.metadata().row_group(rg).num_rows() as u64;
         let mut row = first_row;
-        let batches = src.file.try_clone().map_err(|e| Error::io(path, e)).map(|file| {
-            ParquetRecordBatchReaderBuilder::new_with_metadata(file, src.meta.clone())
-                .with_projection(src.mask.clone())
-                .with_row_groups(vec![rg])
-                .with_batch_size(BATCH_ROWS)
-                .build()
-        })?;
-        let mut failure = None;
-        match batches {
-            Err(e) => failure = Some(e.to_string()),
-            Ok(reader) => {
-                for batch in reader {
-                    let batch = match batch {
-                        Ok(b) => b,
-                        Err(e) => {
-                            failure = Some(e.to_string());
-                            break;
-                        }
-                    };
-                    let text = batch.column_by_name(&src.text).map(Arc::clone);
-                    let id = src.id.as_deref().and_then(|n| batch.column_by_name(n)).map(Arc::clone);
-                    let Some(text) = text else {
-                        failure = Some(format!("column `{}` missing from the batch", src.text));
-                        break;
-                    };
-                    for i in 0..batch.num_rows() {
-                        row += 1;
-                        match text_at(&text, i) {
-                            Ok(Some(t)) => {
-                                let id = id
-                                    .as_ref()
-                                    .and_then(|c| id_at(c, i))
-                                    .unwrap_or_else(|| format!("{}:{row}", input.name));
-                                let start = out.block.len();
-                                out.block.extend_from_slice(t.as_bytes());
-                                out.pending.push(Pending::Doc { id, text: start..out.block.len() });
-                            }
-                            _ => out.pending.push(Pending::Bad(bad(row, row_problem(&src.text, &text, i)))),
-                        }
-                        if out.block.len() >= BLOCK {
-                            out.flush(keep, f, sink, on_block, &mut retained);
-                        }
+        let (batches, mut failure) = decode(&src, path, rg, Some(&src.mask))?;
+        for batch in batches {
+            let text = batch.column_by_name(&src.text).map(Arc::clone);
+            let id = src.id.as_deref().and_then(|n| batch.column_by_name(n)).map(Arc::clone);
+            let Some(text) = text else {
+                failure = Some(format!("column `{}` missing from the batch", src.text));
+                break;
+            };
+            for i in 0..batch.num_rows() {
+                row += 1;
+                match text_at(&text, i) {
+                    Ok(Some(t)) => {
+                        let id = id
+                            .as_ref()
+                            .and_then(|c| id_at(c, i))
+                            .unwrap_or_else(|| format!("{}:{row}", input.name));
+                        let start = out.block.len();
+                        out.block.extend_from_slice(t.as_bytes());
+                        out.pending.push(Pending::Doc { id, text: start..out.block.len() });
                     }
+                    _ => out.pending.push(Pending::Bad(bad(row, row_problem(&src.text, &text, i)))),
+                }
+                if out.block.len() >= BLOCK {
+                    out.flush(keep, f, sink, on_block, &mut retained);
                 }
             }
         }
@@ -366,18 +384,10 @@ pub(crate) fn write_kept<'a>(
         }
         let mut d = range.start;
         for rg in 0..src.meta.metadata().num_row_groups() {
-            let file = src.file.try_clone().map_err(|e| Error::io(src_path, e))?;
             // a row group that failed to decode when read is skipped the
             // same way here (its rows up to the error were documents)
-            let Ok(reader) = ParquetRecordBatchReaderBuilder::new_with_metadata(file, src.meta.clone())
-                .with_row_groups(vec![rg])
-                .with_batch_size(BATCH_ROWS)
-                .build()
-            else {
-                continue;
-            };
-            for batch in reader {
-                let Ok(batch) = batch else { break };
+            let (batches, _) = decode(&src, src_path, rg, None)?;
+            for batch in batches {
                 let text_idx = schema.index_of(&src.text).map_err(|e| parquet_err(src_path, e))?;
                 let text = &Arc::clone(batch.column(text_idx));
                 let mut keep = BooleanBuilder::with_capacity(batch.num_rows());
