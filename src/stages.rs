@@ -142,6 +142,9 @@ pub struct ShardInfo {
     pub docs: u64,
     /// xxh3 of the documents' ids, each followed by a zero byte.
     pub ids_hash: u64,
+    /// The input was read to its end (false: truncated or corrupt; such a
+    /// shard is signed again on a rerun).
+    pub complete: bool,
 }
 
 /// The metadata of one stage file.
@@ -333,6 +336,7 @@ fn reusable(
         .ok()?;
         let info = h.shards.into_iter().next()?;
         let ok = h.fingerprint == params.fingerprint()
+            && info.complete
             && info.input == input.name
             && info.bytes == bytes
             && info.mtime == mtime
@@ -359,7 +363,8 @@ fn sign_shard(
     let protect: Vec<PathBuf> = input.path.iter().cloned().collect();
     let k = params.sketch.num_perm as usize;
     let lsh = LshParams { bands: params.bands, rows: params.rows };
-    let mut info = ShardInfo { shard, input: input.name.clone(), bytes, mtime, docs: 0, ids_hash: 0 };
+    let mut info =
+        ShardInfo { shard, input: input.name.clone(), bytes, mtime, docs: 0, ids_hash: 0, complete: false };
     let docs_fields = [
         ("doc_id", Kind::U64),
         ("id", Kind::Str),
@@ -441,6 +446,7 @@ fn sign_shard(
     if retained.failed {
         report.failed.push(input.name.clone());
     }
+    info.complete = !retained.failed;
     info.ids_hash = ids.digest();
     // the footers name the shard, whose counts are known only now; the
     // bands file is written last, so a shard is reused only when both are
@@ -528,6 +534,28 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
         band_files.iter().map(|p| read_header(p, "sign-bands")).collect::<Result<_>>()?;
     headers.extend(band_headers);
     check_same(&headers)?;
+    // every shard needs both files: a shard with documents but no band keys
+    // would silently lose its duplicates
+    let shards_of = |hs: &[Header]| {
+        let mut v: Vec<u32> = hs.iter().flat_map(|h| h.shards.iter().map(|s| s.shard)).collect();
+        v.sort_unstable();
+        v
+    };
+    let (with_docs, with_bands) =
+        (shards_of(&headers[..docs_files.len()]), shards_of(&headers[docs_files.len()..]));
+    if with_docs != with_bands {
+        let odd: Vec<String> = with_docs
+            .iter()
+            .filter(|s| !with_bands.contains(s))
+            .chain(with_bands.iter().filter(|s| !with_docs.contains(s)))
+            .map(|s| s.to_string())
+            .collect();
+        return Err(Error::param(format!(
+            "{}: shards {} have a docs file or a bands file but not both; sign them again",
+            bands_dir.display(),
+            odd.join(", ")
+        )));
+    }
     let params = headers[0].params.clone();
     let dedup = params.dedup(threads)?;
     // the shards, each once, in order
@@ -570,8 +598,10 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
         ("signature", DataType::Binary),
         ("set", DataType::Binary),
     ];
+    let mut rows = 0u64;
     for p in &docs_files {
         for_each_batch(p, &doc_cols, |b| {
+            rows += b.num_rows() as u64;
             let (ids, samples) = (u64_col(b, "doc_id"), u32_col(b, "samples"));
             let sig = b.column_by_name("signature").map(|c| c.as_binary::<i32>().clone());
             let set = b.column_by_name("set").map(|c| c.as_binary::<i32>().clone());
@@ -593,6 +623,12 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
             }
             Ok(())
         })?;
+    }
+    if rows != n {
+        return Err(Error::param(format!(
+            "{}: the docs files hold {rows} rows for {n} signed documents",
+            bands_dir.display()
+        )));
     }
     let mut keys: Vec<(u32, u64, u32)> = Vec::new();
     let band_cols =

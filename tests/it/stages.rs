@@ -144,6 +144,25 @@ fn stages_refuse_mismatches_and_reuse_signed_shards() {
         assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(!out.exists());
     }
+    // a shard with docs but no band keys would lose its duplicates: refused
+    let b1 = bands.join("bands-000001.parquet");
+    let saved = std::fs::read(&b1).unwrap();
+    std::fs::remove_file(&b1).unwrap();
+    let o = run(&["link", s(&bands), "-o", s(&edges)]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("shards 1 have a docs file or a bands file but not both")
+    );
+    std::fs::write(&b1, saved).unwrap();
+    // a truncated shard is signed (what could be read) but never reused
+    let cut = dir.path().join("cut.jsonl.zst");
+    let whole = std::fs::read(&shards[1]).unwrap();
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let cut_dir = dir.path().join("cut-bands");
+    for _ in 0..2 {
+        let o = run(&["sign", s(&cut), "-o", s(&cut_dir)]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("(0 reused)"));
+    }
     // link with texts that are not the signed shards
     let o =
         run(&["link", s(&bands), "-o", s(&edges), "--texts", s(&shards[0]), s(&shards[2]), s(&shards[1])]);
