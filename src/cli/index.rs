@@ -10,7 +10,8 @@ use clap::{Args, Subcommand};
 use neardup::{AtomicFile, Index, Match, Verdict};
 
 use super::{
-    Failure, InputArgs, ParamArgs, ReadArgs, input_failure, print_bad_records, read_options, with_progress,
+    Failure, InputArgs, ParamArgs, ReadArgs, input_failure, inputs_complete, print_bad_records, read_options,
+    with_progress,
 };
 
 #[derive(Subcommand)]
@@ -201,7 +202,7 @@ fn grow(
     let mut tally = Tally::default();
     let mut write_err: Option<neardup::Error> = None;
     let before = index.len();
-    let bad = with_progress(&files, quiet, |progress| {
+    let report = with_progress(&files, quiet, |progress| {
         index.insert_inputs(
             &files,
             &opts,
@@ -220,7 +221,8 @@ fn grow(
     if let Some(e) = write_err {
         return Err(anyhow::Error::from(e).context("writing verdicts").into());
     }
-    print_bad_records(&bad, quiet);
+    let bad = &report.bad;
+    print_bad_records(bad, quiet);
     if let Some(f) = sink {
         f.commit()?;
     }
@@ -240,7 +242,9 @@ fn grow(
             mb(index.heap_bytes()),
         );
     }
-    Ok(())
+    // what could be read is indexed and saved; the exit code says the rest
+    // was not
+    inputs_complete(&report.failed)
 }
 
 fn query(a: QueryArgs) -> Result<(), Failure> {
@@ -251,7 +255,7 @@ fn query(a: QueryArgs) -> Result<(), Failure> {
     let mut out = AtomicFile::create(&a.output, &a.inputs)?;
     let mut tally = Tally::default();
     let mut write_err: Option<neardup::Error> = None;
-    let bad = with_progress(&files, a.quiet, |progress| {
+    let report = with_progress(&files, a.quiet, |progress| {
         index.query_inputs(
             &files,
             &opts,
@@ -276,7 +280,8 @@ fn query(a: QueryArgs) -> Result<(), Failure> {
         return Err(anyhow::Error::from(e).context("writing verdicts").into());
     }
     out.commit()?;
-    print_bad_records(&bad, a.quiet);
+    let bad = &report.bad;
+    print_bad_records(bad, a.quiet);
     if !a.quiet {
         eprintln!(
             "neardup: {} records checked against {} documents: {} near-duplicates, {} new; {} bad; {:.2} s",
@@ -288,7 +293,7 @@ fn query(a: QueryArgs) -> Result<(), Failure> {
             start.elapsed().as_secs_f64()
         );
     }
-    Ok(())
+    inputs_complete(&report.failed)
 }
 
 fn mb(bytes: usize) -> String {

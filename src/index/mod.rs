@@ -26,8 +26,8 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::dedup::{Dedup, Sketched};
-use crate::error::{BadRecord, Result};
-use crate::io::load::stream;
+use crate::error::Result;
+use crate::io::load::{StreamReport, stream};
 use crate::io::{InputFile, ReadOptions};
 use crate::lsh;
 use crate::shingle::jaccard;
@@ -498,8 +498,9 @@ impl Index {
 
     /// Insert every record of `inputs`, in input order (sketched in parallel
     /// on the index's pool), calling `verdict(id, &verdict)` for each. Returns
-    /// the records that could not be used; with `strict` the first one is an
-    /// error and nothing after it is inserted.
+    /// the records that could not be used and the inputs that could not be
+    /// read to their end; with `strict` the first bad record is an error and
+    /// nothing after it is inserted.
     pub fn insert_inputs(
         &self,
         inputs: &[InputFile],
@@ -507,7 +508,7 @@ impl Index {
         strict: bool,
         verdict: &mut (dyn FnMut(&str, &Verdict) + Send),
         progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<Vec<BadRecord>> {
+    ) -> Result<StreamReport> {
         let sketch = |text: &str| self.dedup.sketch_text(text);
         let mut consume = |id: &str, s: Sketched| verdict(id, &self.insert_sketched(id, &s));
         self.dedup.install_pool(|| stream(inputs, opts, strict, &sketch, &mut consume, progress))
@@ -522,7 +523,7 @@ impl Index {
         strict: bool,
         found: &mut (dyn FnMut(&str, &[Match]) + Send),
         progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<Vec<BadRecord>> {
+    ) -> Result<StreamReport> {
         let query = |text: &str| self.query(text);
         let mut consume = |id: &str, m: Vec<Match>| found(id, &m);
         self.dedup.install_pool(|| stream(inputs, opts, strict, &query, &mut consume, progress))

@@ -218,10 +218,21 @@ pub(crate) fn load_into<T: Send>(
     Ok(loaded)
 }
 
+/// What streaming inputs left to report.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct StreamReport {
+    /// Records that could not be used.
+    pub bad: Vec<BadRecord>,
+    /// Inputs that could not be read to their end (truncated or corrupt;
+    /// each also has a bad record with the offset).
+    pub failed: Vec<String>,
+}
+
 /// Stream `inputs` without keeping them: `f(text)` runs in parallel (on the
 /// caller's rayon pool) and `consume(id, value)` in input order, block by
-/// block, so memory does not grow with the corpus. Returns the bad records;
-/// with `strict`, the first bad record is an error.
+/// block, so memory does not grow with the corpus. Returns the bad records
+/// and failed inputs; with `strict`, the first bad record is an error.
 pub(crate) fn stream<T: Send>(
     inputs: &[InputFile],
     opts: &ReadOptions,
@@ -229,12 +240,13 @@ pub(crate) fn stream<T: Send>(
     f: &(impl Fn(&str) -> T + Sync),
     consume: &mut impl FnMut(&str, T),
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<BadRecord>> {
-    let mut bad = Vec::new();
+) -> Result<StreamReport> {
+    let mut report = StreamReport::default();
+    let bad = &mut report.bad;
     let mut done = 0u64;
     for input in inputs {
         let mut failed: Option<BadRecord> = None;
-        read_input(input, opts, false, f, &mut |o, bytes| {
+        let retained = read_input(input, opts, false, f, &mut |o, bytes| {
             done += bytes;
             match o {
                 Outcome::Doc(r) if failed.is_none() => consume(&r.id, r.value),
@@ -251,8 +263,11 @@ pub(crate) fn stream<T: Send>(
         if let Some(b) = failed {
             return Err(Error::BadRecord(b));
         }
+        if retained.failed {
+            report.failed.push(input.name.clone());
+        }
     }
-    Ok(bad)
+    Ok(report)
 }
 
 /// Read the texts of `inputs` (for tools that need the texts themselves,

@@ -8,5 +8,5 @@ pub(crate) mod parquet;
 pub(crate) mod warc;
 
 pub use input::{Compression, Format, InputFile, ReadOptions, expand_inputs};
-pub use load::read_texts;
+pub use load::{StreamReport, read_texts};
 pub use output::{AtomicFile, OutputFormat};

@@ -234,39 +234,52 @@ pub(crate) fn read<T: Send>(
     };
     let mut out = Blocker { block: Vec::new(), pending: Vec::new(), offset: 0 };
     let mut first_row = 0u64;
-    for rg in 0..src.meta.metadata().num_row_groups() {
-        let rows = src.meta.metadata().row_group(rg).num_rows() as u64;
-        let mut row = first_row;
-        let (batches, mut failure) = decode(&src, path, rg, Some(&src.mask))?;
-        for batch in batches {
-            let text = batch.column_by_name(&src.text).map(Arc::clone);
-            let id = src.id.as_deref().and_then(|n| batch.column_by_name(n)).map(Arc::clone);
-            let Some(text) = text else {
-                failure = Some(format!("column `{}` missing from the batch", src.text));
-                break;
-            };
-            for i in 0..batch.num_rows() {
-                row += 1;
-                match text_at(&text, i) {
-                    Ok(Some(t)) => {
-                        let id = id
-                            .as_ref()
-                            .and_then(|c| id_at(c, i))
-                            .unwrap_or_else(|| format!("{}:{row}", input.name));
-                        let start = out.block.len();
-                        out.block.extend_from_slice(t.as_bytes());
-                        out.pending.push(Pending::Doc { id, text: start..out.block.len() });
-                    }
-                    _ => out.pending.push(Pending::Bad(bad(row, row_problem(&src.text, &text, i)))),
-                }
-                if out.block.len() >= BLOCK {
-                    out.flush(keep, f, sink, on_block, &mut retained);
+    let groups = src.meta.metadata().num_row_groups();
+    // a decoder thread decompresses the next row group while this one
+    // sketches the current one
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let src = &src;
+        scope.spawn(move || {
+            for rg in 0..groups {
+                if tx.send((rg, decode(src, path, rg, Some(&src.mask)))).is_err() {
+                    break;
                 }
             }
-        }
-        if let Some(e) = failure {
-            retained.failed = true;
-            out.pending.push(Pending::Bad(bad(
+        });
+        for (rg, decoded) in rx {
+            let rows = src.meta.metadata().row_group(rg).num_rows() as u64;
+            let mut row = first_row;
+            let (batches, mut failure) = decoded?;
+            for batch in batches {
+                let text = batch.column_by_name(&src.text).map(Arc::clone);
+                let id = src.id.as_deref().and_then(|n| batch.column_by_name(n)).map(Arc::clone);
+                let Some(text) = text else {
+                    failure = Some(format!("column `{}` missing from the batch", src.text));
+                    break;
+                };
+                for i in 0..batch.num_rows() {
+                    row += 1;
+                    match text_at(&text, i) {
+                        Ok(Some(t)) => {
+                            let id = id
+                                .as_ref()
+                                .and_then(|c| id_at(c, i))
+                                .unwrap_or_else(|| format!("{}:{row}", input.name));
+                            let start = out.block.len();
+                            out.block.extend_from_slice(t.as_bytes());
+                            out.pending.push(Pending::Doc { id, text: start..out.block.len() });
+                        }
+                        _ => out.pending.push(Pending::Bad(bad(row, row_problem(&src.text, &text, i)))),
+                    }
+                    if out.block.len() >= BLOCK {
+                        out.flush(keep, f, sink, on_block, &mut retained);
+                    }
+                }
+            }
+            if let Some(e) = failure {
+                retained.failed = true;
+                out.pending.push(Pending::Bad(bad(
                 row + 1,
                 format!(
                     "row group {rg} (rows {}..={}) could not be decoded after row {row}: {e}; its remaining rows \
@@ -275,9 +288,11 @@ pub(crate) fn read<T: Send>(
                     first_row + rows
                 ),
             )));
+            }
+            first_row += rows;
         }
-        first_row += rows;
-    }
+        Ok(())
+    })?;
     out.flush(keep, f, sink, on_block, &mut retained);
     retained.len = out.offset;
     Ok(retained)

@@ -121,6 +121,19 @@ fn cli_build_add_query_round_trip() {
         assert_eq!(ans["similarity"], 1.0, "{ans}");
     }
     assert_eq!(std::fs::read(&whole).unwrap(), before, "query must not change the index");
+
+    // a truncated input: what could be read is added and saved, and the exit
+    // code says the rest was not (for query too)
+    let cut = dir.path().join("cut.jsonl.zst");
+    let zst = zstd::encode_all(std::fs::read(&b).unwrap().as_slice(), 3).unwrap();
+    std::fs::write(&cut, &zst[..zst.len() * 2 / 3]).unwrap();
+    let partial = dir.path().join("partial.ndx");
+    let out = run(&["index", "build", s(&a), s(&cut), "-o", s(&partial)]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cut.jsonl.zst"));
+    assert!(partial.exists());
+    let out = run(&["index", "query", s(&partial), s(&cut), "-q"]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
