@@ -545,6 +545,9 @@ impl Table {
         let props = WriterProperties::builder()
             .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
             .set_max_row_group_row_count(Some(1 << 20))
+            // a row group is buffered until written: bound it for wide rows
+            // (signatures)
+            .set_max_row_group_bytes(Some(64 << 20))
             .set_key_value_metadata(Some(kv))
             .build();
         let file = AtomicFile::create_raw(path, protect)?;
