@@ -220,7 +220,7 @@ pub struct Corpus {
 /// samples in each (0 for an empty document), and the shingle sets when
 /// verification is exact.
 #[derive(Debug, Default)]
-struct Sketches {
+pub(crate) struct Sketches {
     num_perm: usize,
     sigs: Vec<u32>,
     samples: Vec<u32>,
@@ -249,7 +249,20 @@ impl Sketches {
         }
     }
 
-    fn sig(&self, d: u32) -> &[u32] {
+    /// Signatures and samples read back (the `link` stage): `sets` when
+    /// verification is exact (every document's set), else `small` (the sets
+    /// small documents kept).
+    pub(crate) fn from_parts(
+        num_perm: usize,
+        sigs: Vec<u32>,
+        samples: Vec<u32>,
+        sets: Option<Vec<Vec<u64>>>,
+        small: Vec<Option<Box<[u64]>>>,
+    ) -> Sketches {
+        Sketches { num_perm, sigs, samples, sets, small }
+    }
+
+    pub(crate) fn sig(&self, d: u32) -> &[u32] {
         let k = self.num_perm;
         &self.sigs[d as usize * k..(d as usize + 1) * k]
     }
@@ -293,7 +306,7 @@ const SET_CACHE_BYTES: usize = 256 << 20;
 
 /// Gives back a document's text by index, for the exact re-check of pairs
 /// whose estimate is too close to the threshold to trust.
-trait TextSource: Sync {
+pub(crate) trait TextSource: Sync {
     fn text(&self, d: u32) -> Option<std::borrow::Cow<'_, str>>;
 }
 
@@ -303,15 +316,16 @@ impl<S: AsRef<str> + Sync> TextSource for [S] {
     }
 }
 
-/// Reads through a corpus's retained input bytes.
-struct CorpusText<'a> {
-    corpus: &'a Corpus,
-    opts: &'a ReadOptions,
+/// Reads through a loaded corpus's retained input bytes (none: no text, the
+/// estimate decides).
+pub(crate) struct LoadedText<'a> {
+    pub(crate) loaded: Option<&'a Loaded>,
+    pub(crate) opts: &'a ReadOptions,
 }
 
-impl TextSource for CorpusText<'_> {
+impl TextSource for LoadedText<'_> {
     fn text(&self, d: u32) -> Option<std::borrow::Cow<'_, str>> {
-        self.corpus.loaded.text(d as usize, self.opts)
+        self.loaded?.text(d as usize, self.opts)
     }
 }
 
@@ -628,7 +642,7 @@ impl Dedup {
 
     /// Cluster a read corpus.
     pub fn cluster(&self, corpus: &Corpus) -> Clustering {
-        let source = CorpusText { corpus, opts: &self.read };
+        let source = LoadedText { loaded: Some(&corpus.loaded), opts: &self.read };
         self.pool.install(|| self.cluster_sketches(&corpus.sketches, &source))
     }
 
@@ -671,7 +685,7 @@ impl Dedup {
     }
 
     /// How far a pair's estimate can be trusted.
-    fn likeness(&self, sk: &Sketches, a: u32, b: u32) -> Likeness {
+    pub(crate) fn likeness(&self, sk: &Sketches, a: u32, b: u32) -> Likeness {
         let samples = sk.samples[a as usize].min(sk.samples[b as usize]);
         self.likeness_of(sk.sig(a), sk.sig(b), samples)
     }
@@ -699,7 +713,7 @@ impl Dedup {
     /// that would join two different clusters is settled by exact Jaccard of
     /// the two texts, re-shingled from the input (a doubtful pair inside one
     /// cluster changes nothing and costs nothing).
-    fn link(
+    pub(crate) fn link(
         &self,
         sk: &Sketches,
         src: &(impl TextSource + ?Sized),

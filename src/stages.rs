@@ -35,15 +35,14 @@ use arrow_schema::DataType;
 use rayon::prelude::*;
 
 use crate::cluster::UnionFind;
-use crate::dedup::{Dedup, DedupBuilder, Verify};
+use crate::dedup::{Dedup, DedupBuilder, LoadedText, Sketches, Verify};
 use crate::error::{BadRecord, Error, Result};
 use crate::io::input::{Outcome, read_input};
 use crate::io::load::{DocInfo, Loaded, load};
 use crate::io::parquet::{Cell, Kind, Table, for_each_batch, table_metadata};
 use crate::io::{Format, InputFile, ReadOptions};
-use crate::lsh::{self, Likeness, LshParams};
-use crate::shingle::jaccard;
-use crate::sketch::{SketchParams, estimate};
+use crate::lsh::{self, LshParams};
+use crate::sketch::SketchParams;
 
 /// Version of the stage files' layout.
 pub const STAGE_FORMAT_VERSION: u32 = 1;
@@ -457,22 +456,14 @@ fn sign_shard(
     Ok(info)
 }
 
-/// Signatures and sets of every signed document, by dense number.
+/// The signed documents' ids, numbered densely in shard order.
 struct Signed {
-    num_perm: usize,
     /// Dense number of shard `s`'s first document.
     base: HashMap<u32, u32>,
     ids: Vec<u64>,
-    samples: Vec<u32>,
-    sigs: Vec<u32>,
-    sets: Vec<Option<Box<[u64]>>>,
 }
 
 impl Signed {
-    fn sig(&self, d: u32) -> &[u32] {
-        &self.sigs[d as usize * self.num_perm..(d as usize + 1) * self.num_perm]
-    }
-
     fn dense(&self, path: &Path, doc_id: u64) -> Result<u32> {
         let shard = (doc_id >> 32) as u32;
         let n = doc_id & 0xffff_ffff;
@@ -580,18 +571,14 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
         return Err(Error::param(format!("{n} documents: one link handles fewer than 2^32")));
     }
     let k = params.sketch.num_perm as usize;
-    let mut signed = Signed {
-        num_perm: k,
-        base: HashMap::new(),
-        ids: Vec::with_capacity(n as usize),
-        samples: vec![0; n as usize],
-        sigs: vec![0; n as usize * k],
-        sets: vec![None; n as usize],
-    };
+    let exact = params.verify == Verify::Exact;
+    let mut signed = Signed { base: HashMap::new(), ids: Vec::with_capacity(n as usize) };
     for s in &shards {
         signed.base.insert(s.shard, signed.ids.len() as u32);
         signed.ids.extend((0..s.docs).map(|i| u64::from(s.shard) << 32 | i));
     }
+    let (mut samples, mut sigs) = (vec![0u32; n as usize], vec![0u32; n as usize * k]);
+    let mut sets: Vec<Option<Box<[u64]>>> = vec![None; n as usize];
     let doc_cols = [
         ("doc_id", DataType::UInt64),
         ("samples", DataType::UInt32),
@@ -602,23 +589,23 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
     for p in &docs_files {
         for_each_batch(p, &doc_cols, |b| {
             rows += b.num_rows() as u64;
-            let (ids, samples) = (u64_col(b, "doc_id"), u32_col(b, "samples"));
+            let (ids, samples_col) = (u64_col(b, "doc_id"), u32_col(b, "samples"));
             let sig = b.column_by_name("signature").map(|c| c.as_binary::<i32>().clone());
             let set = b.column_by_name("set").map(|c| c.as_binary::<i32>().clone());
             let (Some(sig), Some(set)) = (sig, set) else { return Ok(()) };
             for i in 0..b.num_rows() {
                 let d = signed.dense(p, ids[i])? as usize;
-                signed.samples[d] = samples[i];
+                samples[d] = samples_col[i];
                 let v = sig.value(i);
                 if v.len() != 4 * k {
                     return Err(bad_file(p, format!("a signature of {} bytes, not {}", v.len(), 4 * k)));
                 }
-                for (slot, x) in signed.sigs[d * k..(d + 1) * k].iter_mut().zip(le_u32s(v)) {
+                for (slot, x) in sigs[d * k..(d + 1) * k].iter_mut().zip(le_u32s(v)) {
                     *slot = x;
                 }
                 let set = set.value(i);
                 if !set.is_empty() {
-                    signed.sets[d] = Some(le_u64s(set).collect());
+                    sets[d] = Some(le_u64s(set).collect());
                 }
             }
             Ok(())
@@ -630,6 +617,14 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
             bands_dir.display()
         )));
     }
+    // exact verification keeps every document's set, estimates those of
+    // small documents: the two shapes `dedup` verifies with
+    let sk = if exact {
+        let all = sets.into_iter().map(|s| s.map_or_else(Vec::new, Vec::from)).collect();
+        Sketches::from_parts(k, sigs, samples, Some(all), Vec::new())
+    } else {
+        Sketches::from_parts(k, sigs, samples, None, sets)
+    };
     let mut keys: Vec<(u32, u64, u32)> = Vec::new();
     let band_cols =
         [("band_id", DataType::UInt32), ("band_hash", DataType::UInt64), ("doc_id", DataType::UInt64)];
@@ -644,17 +639,13 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
     }
     let loaded = if texts.is_empty() { None } else { Some(load_texts(texts, &params, &shards, &dedup)?) };
     let mut report = LinkReport { documents: n, band_keys: keys.len() as u64, ..LinkReport::default() };
-    let exact = params.verify == Verify::Exact;
-    let likeness = |a: u32, b: u32| -> Likeness {
-        let samples = signed.samples[a as usize].min(signed.samples[b as usize]);
-        dedup.likeness_of(signed.sig(a), signed.sig(b), samples)
-    };
     let mut uf = UnionFind::new(n as usize);
     dedup.install_pool(|| {
         keys.par_sort_unstable();
         keys.dedup();
         let buckets: Vec<&[(u32, u64, u32)]> =
             keys.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)).filter(|g| g.len() > 1).collect();
+        let likeness = |a: u32, b: u32| dedup.likeness(&sk, a, b);
         let mut pairs: Vec<(u32, u32)> = buckets
             .par_iter()
             .flat_map_iter(|g| {
@@ -665,42 +656,9 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
         pairs.par_sort_unstable();
         pairs.dedup();
         report.candidate_pairs = pairs.len() as u64;
-        let set = |d: u32| signed.sets[d as usize].as_deref();
-        if exact {
-            let ok: Vec<bool> = pairs
-                .par_iter()
-                .map(|&(a, b)| match (set(a), set(b)) {
-                    (Some(x), Some(y)) => jaccard(x, y) >= params.threshold,
-                    _ => false,
-                })
-                .collect();
-            for (&(a, b), ok) in pairs.iter().zip(ok) {
-                if ok {
-                    uf.union(a, b);
-                    report.linked_pairs += 1;
-                }
-            }
-            return;
-        }
-        let verdicts: Vec<Likeness> = pairs.par_iter().map(|&(a, b)| likeness(a, b)).collect();
-        let mut doubtful = Vec::new();
-        for (&(a, b), v) in pairs.iter().zip(&verdicts) {
-            match v {
-                Likeness::Surely => {
-                    uf.union(a, b);
-                    report.linked_pairs += 1;
-                }
-                Likeness::Maybe => doubtful.push((a, b)),
-                Likeness::No => {}
-            }
-        }
-        let est = |a: u32, b: u32| estimate(signed.sig(a), signed.sig(b));
         let opts = params.read_options();
-        let text = |d: u32| loaded.as_ref().and_then(|l| l.text(d as usize, &opts));
-        let (more, checked) =
-            dedup.settle_doubtful(&doubtful, &mut uf, params.sketch.shingle, &set, &text, &est);
-        report.linked_pairs += more;
-        report.exact_checks = checked;
+        let text = LoadedText { loaded: loaded.as_ref(), opts: &opts };
+        (report.linked_pairs, report.exact_checks) = dedup.link(&sk, &text, &pairs, &mut uf);
     });
     create_dir(out_dir)?;
     let reps = uf.representatives();
