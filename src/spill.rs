@@ -29,6 +29,7 @@ use crate::cluster::UnionFind;
 use crate::dedup::{ClusterStats, ClusterWriter, Dedup, Verify};
 use crate::error::{BadRecord, Error, Result};
 use crate::io::input::{Compression, Format, Outcome, read_input_with, record_text};
+use crate::io::load::end_input;
 use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions};
 use crate::lsh::{self, Likeness};
 use crate::sketch::estimate;
@@ -311,7 +312,7 @@ impl Dedup {
                 _ => Some(create(&c.dir.0, &format!("records-{fi:05}.bin"))?),
             };
             let mut copy_w = copy.as_ref().map(|(p, _)| p.clone()).zip(copy.map(|(_, w)| w));
-            let mut first_bad: Option<BadRecord> = None;
+            let from = c.bad.len();
             let failure: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
             let fail = |e: Error| {
                 if let Ok(mut f) = failure.lock() {
@@ -352,10 +353,7 @@ impl Dedup {
                                     }
                                 }
                             }
-                            Outcome::Bad(b) => {
-                                first_bad.get_or_insert_with(|| b.clone());
-                                c.bad.push(b);
-                            }
+                            Outcome::Bad(b) => c.bad.push(b),
                         }
                     },
                     &mut |block| {
@@ -370,14 +368,7 @@ impl Dedup {
             if let Some(e) = failure.into_inner().ok().flatten() {
                 return Err(e);
             }
-            if self.is_strict() {
-                if let Some(b) = first_bad {
-                    return Err(Error::BadRecord(b));
-                }
-            }
-            if retained.failed {
-                c.failed.push(input.name.clone());
-            }
+            end_input(input, &retained, self.is_strict(), &c.bad[from..], &mut c.failed)?;
             c.input_bytes += retained.len;
             copies.push(
                 copy_w.as_ref().and_then(|(p, _)| p.file_name()).map(|n| n.to_string_lossy().into_owned()),

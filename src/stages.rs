@@ -38,7 +38,7 @@ use crate::cluster::UnionFind;
 use crate::dedup::{Dedup, DedupBuilder, LoadedText, Sketches, Verify};
 use crate::error::{BadRecord, Error, Result};
 use crate::io::input::{Outcome, read_input};
-use crate::io::load::{DocInfo, Loaded, load};
+use crate::io::load::{DocInfo, Loaded, end_input, load};
 use crate::io::parquet::{Cell, Kind, Table, for_each_batch, table_metadata};
 use crate::io::{Format, InputFile, ReadOptions};
 use crate::lsh::{self, LshParams};
@@ -376,7 +376,7 @@ fn sign_shard(
     let mut bands = Table::create(bands_path, &protect, &band_fields, &[])?;
     let mut ids = xxhash_rust::xxh3::Xxh3::new();
     let mut err: Option<Error> = None;
-    let mut first_bad: Option<BadRecord> = None;
+    let from = report.bad.len();
     let mut sig_bytes = Vec::with_capacity(4 * k);
     let mut set_bytes = Vec::new();
     let sketch = |text: &str| dedup.sketch_text(text);
@@ -424,12 +424,7 @@ fn sign_shard(
                     }
                 }
                 Outcome::Doc(_) => {}
-                Outcome::Bad(b) => {
-                    if first_bad.is_none() {
-                        first_bad = Some(b.clone());
-                    }
-                    report.bad.push(b);
-                }
+                Outcome::Bad(b) => report.bad.push(b),
             }
         })
     });
@@ -437,14 +432,7 @@ fn sign_shard(
     if let Some(e) = err {
         return Err(e);
     }
-    if dedup.is_strict() {
-        if let Some(b) = first_bad {
-            return Err(Error::BadRecord(b));
-        }
-    }
-    if retained.failed {
-        report.failed.push(input.name.clone());
-    }
+    end_input(input, &retained, dedup.is_strict(), &report.bad[from..], &mut report.failed)?;
     info.complete = !retained.failed;
     info.ids_hash = ids.digest();
     // the footers name the shard, whose counts are known only now; the

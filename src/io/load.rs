@@ -186,7 +186,7 @@ pub(crate) fn load_into<T: Send>(
     let mut loaded = Loaded { inputs: inputs.to_vec(), opts: opts.clone(), ..Loaded::default() };
     let mut done = 0u64;
     for (fi, input) in inputs.iter().enumerate() {
-        let mut first_bad: Option<BadRecord> = None;
+        let from = loaded.bad.len();
         let retained = read_input(input, opts, keep, f, &mut |o, bytes| {
             done += bytes;
             match o {
@@ -195,23 +195,11 @@ pub(crate) fn load_into<T: Send>(
                     loaded.docs.push(DocInfo { id: r.id, file: fi as u32, start: r.start, end: r.end });
                     consume(r.value);
                 }
-                Outcome::Bad(b) => {
-                    if first_bad.is_none() {
-                        first_bad = Some(b.clone());
-                    }
-                    loaded.bad.push(b);
-                }
+                Outcome::Bad(b) => loaded.bad.push(b),
             }
             progress(done);
         })?;
-        if strict {
-            if let Some(b) = first_bad {
-                return Err(Error::BadRecord(b));
-            }
-        }
-        if retained.failed {
-            loaded.failed.push(input.name.clone());
-        }
+        end_input(input, &retained, strict, &loaded.bad[from..], &mut loaded.failed)?;
         loaded.input_bytes += retained.len;
         loaded.retained.push(retained);
     }
@@ -245,29 +233,39 @@ pub(crate) fn stream<T: Send>(
     let bad = &mut report.bad;
     let mut done = 0u64;
     for input in inputs {
-        let mut failed: Option<BadRecord> = None;
+        let from = bad.len();
         let retained = read_input(input, opts, false, f, &mut |o, bytes| {
             done += bytes;
             match o {
-                Outcome::Doc(r) if failed.is_none() => consume(&r.id, r.value),
+                // with strict, nothing after the first bad record is used
+                Outcome::Doc(r) if !(strict && bad.len() > from) => consume(&r.id, r.value),
                 Outcome::Doc(_) => {}
-                Outcome::Bad(b) => {
-                    if strict && failed.is_none() {
-                        failed = Some(b.clone());
-                    }
-                    bad.push(b);
-                }
+                Outcome::Bad(b) => bad.push(b),
             }
             progress(done);
         })?;
-        if let Some(b) = failed {
-            return Err(Error::BadRecord(b));
-        }
-        if retained.failed {
-            report.failed.push(input.name.clone());
-        }
+        end_input(input, &retained, strict, &bad[from..], &mut report.failed)?;
     }
     Ok(report)
+}
+
+/// What every reader does after an input: with `strict`, the first of the
+/// input's bad records (`bad`) is the error; an input that could not be read
+/// to its end joins `failed`.
+pub(crate) fn end_input(
+    input: &InputFile,
+    retained: &Retained,
+    strict: bool,
+    bad: &[BadRecord],
+    failed: &mut Vec<String>,
+) -> Result<()> {
+    if let (true, Some(b)) = (strict, bad.first()) {
+        return Err(Error::BadRecord(b.clone()));
+    }
+    if retained.failed {
+        failed.push(input.name.clone());
+    }
+    Ok(())
 }
 
 /// Read the texts of `inputs` (for tools that need the texts themselves,
