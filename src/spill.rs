@@ -28,8 +28,8 @@ use rayon::prelude::*;
 use crate::cluster::UnionFind;
 use crate::dedup::{ClusterStats, ClusterWriter, Dedup, Verify};
 use crate::error::{BadRecord, Error, Result};
-use crate::io::input::{Compression, Format, Outcome, read_input_with, record_text};
-use crate::io::load::end_input;
+use crate::io::input::{Compression, Format, Outcome, read_input_with, record_text, stamp};
+use crate::io::load::{end_input, group_ranges};
 use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions};
 use crate::lsh::{self, Likeness};
 use crate::sketch::estimate;
@@ -416,10 +416,8 @@ impl Dedup {
         }
         let mut key = crate::stages::StageParams::of(self).fingerprint();
         for i in inputs {
-            use std::os::unix::fs::MetadataExt;
-            let m = i.path.as_deref().and_then(|p| std::fs::metadata(p).ok());
-            let (len, secs, nanos) = m.map_or((0, 0, 0), |m| (m.len(), m.mtime(), m.mtime_nsec()));
-            key.push_str(&format!("\0{}\0{len}\0{secs}.{nanos}", i.name));
+            let (len, mtime) = stamp(i);
+            key.push_str(&format!("\0{}\0{len}\0{mtime}", i.name));
         }
         let path =
             spill_dir.join(format!("neardup-spill-{:016x}", xxhash_rust::xxh3::xxh3_64(key.as_bytes())));
@@ -890,14 +888,7 @@ impl SpilledCorpus {
                 "cannot write one output for a mix of Parquet and other inputs; deduplicate them separately",
             ));
         }
-        // documents come in input order
-        let mut ranges = vec![0..0; self.inputs.len()];
-        let mut at = 0;
-        for (i, r) in ranges.iter_mut().enumerate() {
-            let n = self.places[at..].partition_point(|p| p.source as usize == i);
-            *r = at..at + n;
-            at += n;
-        }
+        let ranges = group_ranges(&self.places, self.inputs.len(), |p| p.source as usize);
         let record = |d: usize| -> Option<Option<Cow<'_, [u8]>>> {
             if self.reps[d] as usize != d {
                 return None;

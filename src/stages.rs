@@ -25,7 +25,6 @@
 //! With `--verify exact` every set is kept and the clusters are the same.
 
 use std::collections::HashMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
@@ -37,7 +36,7 @@ use rayon::prelude::*;
 use crate::cluster::UnionFind;
 use crate::dedup::{Dedup, DedupBuilder, LoadedText, Sketches, Verify};
 use crate::error::{BadRecord, Error, Result};
-use crate::io::input::{Outcome, read_input};
+use crate::io::input::{Outcome, read_input, stamp};
 use crate::io::load::{DocInfo, Loaded, end_input, load};
 use crate::io::parquet::{Cell, Kind, Table, for_each_batch, table_metadata};
 use crate::io::{Format, InputFile, ReadOptions};
@@ -132,10 +131,10 @@ pub struct ShardInfo {
     pub shard: u32,
     /// The input's name as given to `sign`.
     pub input: String,
-    /// Its size in bytes and modification time (seconds), to tell when a
-    /// shard changed.
+    /// Its size in bytes and modification time, to tell when a shard
+    /// changed.
     pub bytes: u64,
-    /// Modification time, seconds since the epoch.
+    /// Modification time, nanoseconds since the epoch.
     pub mtime: i64,
     /// Number of documents.
     pub docs: u64,
@@ -250,9 +249,10 @@ fn create_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
 }
 
-/// Size and modification time of an input (zero for standard input).
-fn stat(input: &InputFile) -> (u64, i64) {
-    input.path.as_deref().and_then(|p| std::fs::metadata(p).ok()).map_or((0, 0), |m| (m.len(), m.mtime()))
+/// Add one document id to a shard's id hash.
+fn hash_id(h: &mut xxhash_rust::xxh3::Xxh3, id: &str) {
+    h.update(id.as_bytes());
+    h.update(&[0]);
 }
 
 /// What [`sign`] did.
@@ -290,7 +290,7 @@ pub fn sign(
             first_shard.checked_add(i as u32).ok_or_else(|| Error::param("shard numbers past 2^32 - 1"))?;
         let docs_path = out_dir.join(format!("docs-{shard:06}.parquet"));
         let bands_path = out_dir.join(format!("bands-{shard:06}.parquet"));
-        let (bytes, mtime) = stat(input);
+        let (bytes, mtime) = stamp(input);
         if input.path.is_some() {
             if let Some(info) = reusable(&[&docs_path, &bands_path], &params, input, bytes, mtime) {
                 report.reused.push(shard);
@@ -394,8 +394,7 @@ fn sign_shard(
                     }
                     let doc_id = u64::from(shard) << 32 | info.docs;
                     info.docs += 1;
-                    ids.update(r.id.as_bytes());
-                    ids.update(&[0]);
+                    hash_id(&mut ids, &r.id);
                     let s = r.value;
                     sig_bytes.clear();
                     sig_bytes.extend(s.sig.iter().flat_map(|v| v.to_le_bytes()));
@@ -692,8 +691,7 @@ fn load_texts(
 fn check_shard(input: &InputFile, docs: &[DocInfo], info: &ShardInfo) -> Result<()> {
     let mut ids = xxhash_rust::xxh3::Xxh3::new();
     for d in docs {
-        ids.update(d.id.as_bytes());
-        ids.update(&[0]);
+        hash_id(&mut ids, &d.id);
     }
     if docs.len() as u64 != info.docs || ids.digest() != info.ids_hash {
         return Err(Error::param(format!(

@@ -213,6 +213,14 @@ fn file_input(path: PathBuf, format: Format) -> InputFile {
     InputFile { name: path.to_string_lossy().into_owned(), path: Some(path), format, compression }
 }
 
+/// Size and modification time (nanoseconds since the epoch) of an input:
+/// what tells a rerun whether it changed (zeros for standard input).
+pub(crate) fn stamp(input: &InputFile) -> (u64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = input.path.as_deref().and_then(|p| std::fs::metadata(p).ok());
+    meta.map_or((0, 0), |m| (m.len(), m.mtime().saturating_mul(1_000_000_000).saturating_add(m.mtime_nsec())))
+}
+
 /// The bytes of an input, kept for copying records to the output.
 #[derive(Debug)]
 pub(crate) enum Bytes {

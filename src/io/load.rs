@@ -122,14 +122,7 @@ impl Loaded {
 
     /// The documents of each input, as ranges of document numbers.
     pub fn doc_ranges(&self) -> Vec<std::ops::Range<usize>> {
-        let mut ranges = vec![0..0; self.inputs.len()];
-        let mut at = 0;
-        for (i, r) in ranges.iter_mut().enumerate() {
-            let n = self.docs[at..].partition_point(|d| d.file as usize == i);
-            *r = at..at + n;
-            at += n;
-        }
-        ranges
+        group_ranges(&self.docs, self.inputs.len(), |d| d.file as usize)
     }
 
     /// The format of document `d`'s input (resolved).
@@ -141,6 +134,23 @@ impl Loaded {
     pub fn input_paths(&self) -> Vec<PathBuf> {
         self.inputs.iter().filter_map(|i| i.path.clone()).collect()
     }
+}
+
+/// The ranges of `items` (in input order) that belong to each of `inputs`
+/// inputs, `input(item)` naming an item's input.
+pub(crate) fn group_ranges<T>(
+    items: &[T],
+    inputs: usize,
+    input: impl Fn(&T) -> usize,
+) -> Vec<std::ops::Range<usize>> {
+    let mut at = 0;
+    (0..inputs)
+        .map(|i| {
+            let n = items[at..].partition_point(|x| input(x) == i);
+            at += n;
+            at - n..at
+        })
+        .collect()
 }
 
 /// An input name as a relative path inside an output directory.
