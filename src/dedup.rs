@@ -405,7 +405,6 @@ impl Corpus {
     }
 }
 
-/// A similarity as written to outputs: shortest round-trip decimal.
 /// The clusters output, one row per document: JSON lines
 /// `{"id", "cluster", "similarity"}` or the same columns in Parquet.
 #[allow(clippy::large_enum_variant)] // one per run
@@ -418,7 +417,7 @@ impl ClusterWriter {
     pub(crate) fn create(path: &Path, protect: &[PathBuf], format: OutputFormat) -> Result<ClusterWriter> {
         Ok(if format.is_parquet(path) {
             let fields = [("id", Kind::Str), ("cluster", Kind::Str), ("similarity", Kind::F64)];
-            ClusterWriter::Parquet(Table::create(path, protect, &fields, &[])?)
+            ClusterWriter::Parquet(Table::create(path, protect, &fields)?)
         } else {
             ClusterWriter::Jsonl(AtomicFile::create(path, protect)?, String::new())
         })
@@ -449,6 +448,7 @@ impl ClusterWriter {
     }
 }
 
+/// A similarity as written to outputs: shortest round-trip decimal.
 fn format_sim(s: f64) -> String {
     if s == 1.0 { "1.0".into() } else { format!("{s}") }
 }

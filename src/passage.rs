@@ -789,7 +789,7 @@ impl PassageRun {
             ("source_end", Kind::U64),
             ("text", Kind::Str),
         ];
-        let mut out = Table::create(path, protect, &fields, &[])?;
+        let mut out = Table::create(path, protect, &fields)?;
         self.for_each_record(|r| {
             out.push(&[
                 Cell::Str(r.doc),
@@ -898,12 +898,11 @@ fn strip_record(
     let crlf = body.strip_suffix(b"\r").map_or(0, |_| 1);
     let body = &body[..body.len() - crlf];
     let mut out = match format {
-        Format::Text | Format::Auto => {
+        // a Parquet record is its text; the writer puts it back in its row
+        Format::Text | Format::Auto | Format::Parquet => {
             return Some(cut_text(std::str::from_utf8(record).ok()?, cut).into_bytes());
         }
         Format::Lines => cut_text(std::str::from_utf8(body).ok()?, cut).into_bytes(),
-        // a Parquet record is its text; the writer puts it back in its row
-        Format::Parquet => return Some(cut_text(std::str::from_utf8(record).ok()?, cut).into_bytes()),
         Format::Warc => {
             // the spans index the extracted text: the record becomes a
             // conversion record of what is left

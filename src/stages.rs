@@ -292,7 +292,13 @@ pub fn sign(
         let bands_path = out_dir.join(format!("bands-{shard:06}.parquet"));
         let (bytes, mtime) = stamp(input);
         if input.path.is_some() {
-            if let Some(info) = reusable(&[&docs_path, &bands_path], &params, input, bytes, mtime) {
+            if let Some(info) = reusable(
+                &[(&docs_path, "sign-docs"), (&bands_path, "sign-bands")],
+                &params,
+                input,
+                bytes,
+                mtime,
+            ) {
                 report.reused.push(shard);
                 report.shards.push(info);
                 done += bytes;
@@ -318,21 +324,18 @@ pub fn sign(
     Ok(report)
 }
 
-/// The shard recorded in `files` when they all exist and match.
+/// The shard recorded in `files` (each with its stage) when they all exist
+/// and match.
 fn reusable(
-    files: &[&Path],
+    files: &[(&Path, &str)],
     params: &StageParams,
     input: &InputFile,
     bytes: u64,
     mtime: i64,
 ) -> Option<ShardInfo> {
     let mut found = None;
-    for f in files {
-        let h = read_header(
-            f,
-            if f.file_name()?.to_str()?.starts_with("docs") { "sign-docs" } else { "sign-bands" },
-        )
-        .ok()?;
+    for &(f, stage) in files {
+        let h = read_header(f, stage).ok()?;
         let info = h.shards.into_iter().next()?;
         let ok = h.fingerprint == params.fingerprint()
             && info.complete
@@ -372,8 +375,8 @@ fn sign_shard(
         ("set", Kind::Bin),
     ];
     let band_fields = [("band_id", Kind::U32), ("band_hash", Kind::U64), ("doc_id", Kind::U64)];
-    let mut docs = Table::create(docs_path, &protect, &docs_fields, &[])?;
-    let mut bands = Table::create(bands_path, &protect, &band_fields, &[])?;
+    let mut docs = Table::create(docs_path, &protect, &docs_fields)?;
+    let mut bands = Table::create(bands_path, &protect, &band_fields)?;
     let mut ids = xxhash_rust::xxh3::Xxh3::new();
     let mut err: Option<Error> = None;
     let from = report.bad.len();
@@ -651,14 +654,14 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
     let reps = uf.representatives();
     let path = out_dir.join("edges.parquet");
     let fields = [("doc_id", Kind::U64), ("root_id", Kind::U64)];
-    let mut out = Table::create(&path, &[], &fields, &metadata("link", &params, &shards))?;
+    let mut out = Table::create(&path, &[], &fields)?;
     for (d, &r) in reps.iter().enumerate() {
         if r as usize != d {
             out.push(&[Cell::U64(signed.ids[d]), Cell::U64(signed.ids[r as usize])])?;
             report.edges += 1;
         }
     }
-    out.commit()?;
+    out.commit_with(&metadata("link", &params, &shards))?;
     Ok(report)
 }
 
@@ -760,7 +763,7 @@ pub fn components(edges_dir: &Path, out_dir: &Path) -> Result<ComponentsReport> 
     create_dir(out_dir)?;
     let path = out_dir.join("components.parquet");
     let fields = [("doc_id", Kind::U64), ("cluster_id", Kind::U64)];
-    let mut out = Table::create(&path, &[], &fields, &metadata("components", &headers[0].params, &shards))?;
+    let mut out = Table::create(&path, &[], &fields)?;
     for (d, &r) in reps.iter().enumerate() {
         out.push(&[Cell::U64(ids[d]), Cell::U64(ids[r as usize])])?;
         report.clustered += 1;
@@ -770,7 +773,7 @@ pub fn components(edges_dir: &Path, out_dir: &Path) -> Result<ComponentsReport> 
             report.duplicates += 1;
         }
     }
-    out.commit()?;
+    out.commit_with(&metadata("components", &headers[0].params, &shards))?;
     Ok(report)
 }
 

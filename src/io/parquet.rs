@@ -169,7 +169,7 @@ fn id_at(col: &dyn Array, i: usize) -> Option<String> {
         DataType::Int64 => col.as_primitive::<Int64Type>().value(i).to_string(),
         DataType::UInt32 => col.as_primitive::<UInt32Type>().value(i).to_string(),
         DataType::UInt64 => col.as_primitive::<UInt64Type>().value(i).to_string(),
-        _ => String::from_utf8_lossy(text_at(col, i).ok()??.as_bytes()).into_owned(),
+        _ => text_at(col, i).ok()??.to_owned(),
     })
 }
 
@@ -279,15 +279,13 @@ pub(crate) fn read<T: Send>(
             }
             if let Some(e) = failure {
                 retained.failed = true;
-                out.pending.push(Pending::Bad(bad(
-                row + 1,
-                format!(
-                    "row group {rg} (rows {}..={}) could not be decoded after row {row}: {e}; its remaining rows \
-                     skipped",
+                let reason = format!(
+                    "row group {rg} (rows {}..={}) could not be decoded after row {row}: {e}; its remaining \
+                     rows skipped",
                     first_row + 1,
                     first_row + rows
-                ),
-            )));
+                );
+                out.pending.push(Pending::Bad(bad(row + 1, reason)));
             }
             first_row += rows;
         }
@@ -397,13 +395,13 @@ pub(crate) fn write_kept<'a>(
                 input.name
             )));
         }
+        let text_idx = schema.index_of(&src.text).map_err(|e| parquet_err(src_path, e))?;
         let mut d = range.start;
         for rg in 0..src.meta.metadata().num_row_groups() {
             // a row group that failed to decode when read is skipped the
             // same way here (its rows up to the error were documents)
             let (batches, _) = decode(&src, src_path, rg, None)?;
             for batch in batches {
-                let text_idx = schema.index_of(&src.text).map_err(|e| parquet_err(src_path, e))?;
                 let text = &Arc::clone(batch.column(text_idx));
                 let mut keep = BooleanBuilder::with_capacity(batch.num_rows());
                 let mut replaced: Vec<Option<Vec<u8>>> = Vec::new();
@@ -501,7 +499,7 @@ enum Column {
     Bin(BinaryBuilder),
 }
 
-/// Rows per row group of a [`Table`] (and per batch handed to the writer).
+/// Rows per batch a [`Table`] hands to the writer (and reads back).
 const TABLE_ROWS: usize = 64 * 1024;
 
 /// A flat Parquet table written row by row (zstd pages), atomically: the
@@ -515,14 +513,9 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    /// Start a table of `fields` at `path`, with key-value `metadata` in the
-    /// file footer; `protect` are paths that must not be replaced.
-    pub(crate) fn create(
-        path: &Path,
-        protect: &[PathBuf],
-        fields: &[(&str, Kind)],
-        metadata: &[(&str, String)],
-    ) -> Result<Table> {
+    /// Start a table of `fields` at `path`; `protect` are paths that must
+    /// not be replaced.
+    pub(crate) fn create(path: &Path, protect: &[PathBuf], fields: &[(&str, Kind)]) -> Result<Table> {
         let schema = Arc::new(Schema::new(
             fields
                 .iter()
@@ -538,17 +531,12 @@ impl Table {
                 })
                 .collect::<Vec<_>>(),
         ));
-        let kv = metadata
-            .iter()
-            .map(|(k, v)| parquet::file::metadata::KeyValue::new((*k).to_owned(), v.clone()))
-            .collect();
         let props = WriterProperties::builder()
             .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
             .set_max_row_group_row_count(Some(1 << 20))
             // a row group is buffered until written: bound it for wide rows
             // (signatures)
             .set_max_row_group_bytes(Some(64 << 20))
-            .set_key_value_metadata(Some(kv))
             .build();
         let file = AtomicFile::create_raw(path, protect)?;
         let writer =
@@ -614,8 +602,7 @@ impl Table {
         self.commit_with(&[])
     }
 
-    /// As [`Table::commit`], adding key-value `metadata` to the footer
-    /// (known only once the rows are written).
+    /// As [`Table::commit`], with key-value `metadata` in the footer.
     pub(crate) fn commit_with(mut self, metadata: &[(&str, String)]) -> Result<()> {
         self.flush()?;
         for (k, v) in metadata {
