@@ -30,7 +30,7 @@ use crate::dedup::{ClusterStats, ClusterWriter, Dedup, Verify};
 use crate::error::{BadRecord, Error, Result};
 use crate::io::input::{Compression, Format, Outcome, read_input_with, record_text, stamp};
 use crate::io::load::{end_input, group_ranges};
-use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions};
+use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions, le_u32s};
 use crate::lsh::{self, Likeness};
 use crate::sketch::estimate;
 
@@ -107,14 +107,6 @@ fn load_checkpoint<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Op
         return None;
     }
     serde_json::from_value(v).ok()
-}
-
-fn le_words<const N: usize>(bytes: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
-    bytes.chunks_exact(N).map(|c| {
-        let mut w = [0u8; N];
-        w.copy_from_slice(c);
-        w
-    })
 }
 
 /// Bytes of one document's row in `tables.bin`: samples, id end, source,
@@ -230,7 +222,7 @@ impl Dedup {
             return Err(Error::param("--max-memory works with --verify estimate only"));
         }
         let start = Instant::now();
-        let (dir, reused) = self.work_dir(inputs, spill_dir)?;
+        let (dir, resume) = self.work_dir(inputs, spill_dir)?;
         let k = self.sketch_params().num_perm as usize;
         let lsh = self.lsh_params();
         // a band key takes 16 bytes in the buffer; half the budget for it,
@@ -238,18 +230,12 @@ impl Dedup {
         let run_cap = ((max_memory / 2) / 16).max(1 << 16) as usize;
         let mut opts = self.read_options().clone();
         opts.mmap = false; // mapped pages would count against the budget
-        let resume = if reused { valid_checkpoint(&dir.0, inputs) } else { None };
-        if reused && resume.is_none() {
-            // an unusable checkpoint: start clean
-            std::fs::remove_dir_all(&dir.0).map_err(|e| Error::io(&dir.0, e))?;
-            std::fs::create_dir_all(&dir.0).map_err(|e| Error::io(&dir.0, e))?;
-            let lock = dir.0.join("lock");
-            std::fs::write(&lock, std::process::id().to_string()).map_err(|e| Error::io(&lock, e))?;
-        }
         let (sig_path, id_path) = (dir.0.join("sigs.bin"), dir.0.join("ids.bin"));
-        let mut writers = None;
         if resume.is_none() {
-            writers = Some((create(&dir.0, "sigs.bin")?.1, create(&dir.0, "ids.bin")?.1));
+            // empty, for the readers opened below; written once they are
+            for p in [&sig_path, &id_path] {
+                File::create(p).map_err(|e| Error::io(p, e))?;
+            }
         }
         let mut keys: Vec<(u64, u32)> = Vec::with_capacity(run_cap.min(1 << 24));
         let mut run_paths: Vec<PathBuf> = Vec::new();
@@ -279,11 +265,13 @@ impl Dedup {
             resumed: 0,
             dir,
         };
-        let Some((mut sig_w, mut id_w)) = writers else {
-            let runs = c.restore(resume.unwrap_or_else(|| unreachable!("checked above")), inputs)?;
+        if let Some(ck) = resume {
+            let runs = c.restore(ck, inputs)?;
             self.cluster_or_restore(&mut c, &runs, max_memory)?;
             return Ok(c);
-        };
+        }
+        let (_, mut sig_w) = create(&c.dir.0, "sigs.bin")?;
+        let (_, mut id_w) = create(&c.dir.0, "ids.bin")?;
         let write_run =
             |keys: &mut Vec<(u64, u32)>, runs: &mut Vec<PathBuf>, bytes: &mut u64| -> Result<()> {
                 keys.par_sort_unstable();
@@ -401,9 +389,10 @@ impl Dedup {
 
     /// The work directory inside `spill_dir`: named after the parameters
     /// and the inputs (name, size, time), so that a rerun over the same
-    /// inputs finds what an interrupted run finished (true when it was
-    /// there). Standard input gets a fresh directory each time.
-    fn work_dir(&self, inputs: &[InputFile], spill_dir: &Path) -> Result<(SpillDir, bool)> {
+    /// inputs finds what an interrupted run finished (the read checkpoint,
+    /// when it is complete; else the directory starts empty). Standard input
+    /// gets a fresh directory each time.
+    fn work_dir(&self, inputs: &[InputFile], spill_dir: &Path) -> Result<(SpillDir, Option<ReadCheckpoint>)> {
         std::fs::create_dir_all(spill_dir).map_err(|e| Error::io(spill_dir, e))?;
         if inputs.iter().any(|i| i.path.is_none()) {
             let nanos = std::time::SystemTime::now()
@@ -412,7 +401,7 @@ impl Dedup {
             let dir =
                 SpillDir(spill_dir.join(format!("neardup-spill-{}-{nanos}", std::process::id())), false);
             std::fs::create_dir(&dir.0).map_err(|e| Error::io(&dir.0, e))?;
-            return Ok((dir, false));
+            return Ok((dir, None));
         }
         let mut key = crate::stages::StageParams::of(self).fingerprint();
         for i in inputs {
@@ -422,7 +411,6 @@ impl Dedup {
         let path =
             spill_dir.join(format!("neardup-spill-{:016x}", xxhash_rust::xxh3::xxh3_64(key.as_bytes())));
         let lock = path.join("lock");
-        let reused = path.join("read.json").exists();
         if let Ok(pid) = std::fs::read_to_string(&lock) {
             if let Ok(pid) = pid.trim().parse::<u32>() {
                 if pid != std::process::id() && alive(pid) {
@@ -433,13 +421,14 @@ impl Dedup {
                 }
             }
         }
-        if !reused {
-            // nothing finished there: start clean
+        let resume = valid_checkpoint(&path, inputs);
+        if resume.is_none() {
+            // nothing usable finished there: start clean
             let _ = std::fs::remove_dir_all(&path);
         }
         std::fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
         std::fs::write(&lock, std::process::id().to_string()).map_err(|e| Error::io(&lock, e))?;
-        Ok((SpillDir(path, false), reused))
+        Ok((SpillDir(path, false), resume))
     }
 
     /// Cluster, or take the clusters a previous run saved.
@@ -447,7 +436,7 @@ impl Dedup {
         if let Some(ck) = load_checkpoint::<ClusterCheckpoint>(&c.dir.0, "clusters.json") {
             let reps = std::fs::read(c.dir.0.join("reps.bin")).ok();
             if let Some(reps) = reps.filter(|r| ck.docs == c.samples.len() && r.len() == 4 * ck.docs) {
-                c.reps = le_words::<4>(&reps).map(u32::from_le_bytes).collect();
+                c.reps = le_u32s(&reps).collect();
                 c.stats = ck.stats;
                 c.resumed = 2;
                 return Ok(());
@@ -476,7 +465,7 @@ impl<'a> Sigs<'a> {
         if c.sigs.read_exact_at(&mut bytes, d as u64 * 4 * k as u64).is_err() {
             return vec![u32::MAX; k].into_boxed_slice();
         }
-        bytes.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+        le_u32s(&bytes).collect()
     }
 
     fn get(&mut self, d: u32) -> &[u32] {
@@ -751,8 +740,7 @@ impl SpilledCorpus {
             } else if self.samples[d as usize] == 0 || self.samples[rep as usize] == 0 {
                 0.0
             } else {
-                let sig: Vec<u32> =
-                    bytes.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+                let sig: Vec<u32> = le_u32s(&bytes).collect();
                 estimate(cache.get(rep), &sig)
             };
             f(d, rep, sim);

@@ -39,7 +39,7 @@ use crate::error::{BadRecord, Error, Result};
 use crate::io::input::{Outcome, read_input, stamp};
 use crate::io::load::{DocInfo, Loaded, end_input, load};
 use crate::io::parquet::{Cell, Kind, Table, for_each_batch, table_metadata};
-use crate::io::{Format, InputFile, ReadOptions};
+use crate::io::{Format, InputFile, ReadOptions, le_u32s, le_u64s};
 use crate::lsh::{self, LshParams};
 use crate::sketch::SketchParams;
 
@@ -474,14 +474,6 @@ fn u64_col<'a>(b: &'a RecordBatch, name: &str) -> &'a [u64] {
 
 fn u32_col<'a>(b: &'a RecordBatch, name: &str) -> &'a [u32] {
     b.column_by_name(name).map(|c| c.as_primitive::<UInt32Type>().values().as_ref()).unwrap_or(&[])
-}
-
-fn le_u32s(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
-    b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-}
-
-fn le_u64s(b: &[u8]) -> impl Iterator<Item = u64> + '_ {
-    b.chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
 }
 
 /// What [`link`] did.

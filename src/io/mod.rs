@@ -10,3 +10,13 @@ pub(crate) mod warc;
 pub use input::{Compression, Format, InputFile, ReadOptions, expand_inputs};
 pub use load::{StreamReport, read_texts};
 pub use output::{AtomicFile, OutputFormat};
+
+/// The little-endian `u32`s of `bytes` (a trailing partial word is ignored).
+pub(crate) fn le_u32s(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+}
+
+/// The little-endian `u64`s of `bytes` (a trailing partial word is ignored).
+pub(crate) fn le_u64s(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    bytes.chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+}
