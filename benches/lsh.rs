@@ -18,7 +18,7 @@ fn lsh(c: &mut Criterion) {
     let inputs = neardup::expand_inputs(&[path], Format::Auto).unwrap();
     let dedup = DedupBuilder::new().build().unwrap();
     let corpus = dedup.read(&inputs, false, &|_| {}).unwrap();
-    let clusters = dedup.cluster(&corpus);
+    let clusters = dedup.cluster(&corpus).unwrap();
     for i in 0..100 {
         let reps = clusters.representatives();
         assert_eq!(reps[n0 + i], reps[i * 10]);
@@ -26,7 +26,9 @@ fn lsh(c: &mut Criterion) {
     let mut g = c.benchmark_group("lsh");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(size));
-    g.bench_function("band_link_verify_cluster", |b| b.iter(|| dedup.cluster(&corpus).stats.duplicates));
+    g.bench_function("band_link_verify_cluster", |b| {
+        b.iter(|| dedup.cluster(&corpus).unwrap().stats.duplicates)
+    });
     g.finish();
 }
 

@@ -7,18 +7,21 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bitvec::bitvec;
 use rayon::prelude::*;
 
-use crate::cluster::UnionFind;
 use crate::error::{BadRecord, Error, Result};
 use crate::io::load::{Loaded, load_into};
 use crate::io::parquet::{Cell, Kind, Table};
 use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions};
-use crate::lsh::{self, Likeness, LshParams};
+use crate::lsh::LshParams;
+use crate::pipeline;
+use crate::pipeline::bucket::SortedKeys;
+use crate::pipeline::cluster::Clustering;
+use crate::pipeline::signatures::{SMALL_SET_MAX, Sketched, Sketches, small_set};
+use crate::pipeline::verify::{Plan, Rule, TextSource};
 use crate::pool::Pool;
-use crate::shingle::{ShingleKind, Shingler, jaccard};
-use crate::sketch::{SKETCH_FORMAT_VERSION, SketchKind, SketchParams, Sketcher, estimate};
+use crate::shingle::{ShingleKind, Shingler};
+use crate::sketch::{SKETCH_FORMAT_VERSION, SketchKind, SketchParams, Sketcher};
 
 /// How candidate pairs are checked against the threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -216,106 +219,6 @@ pub struct Corpus {
     read_time: Duration,
 }
 
-/// Signatures (flat, `num_perm` per document), the number of independent
-/// samples in each (0 for an empty document), and the shingle sets when
-/// verification is exact.
-#[derive(Debug, Default)]
-pub(crate) struct Sketches {
-    num_perm: usize,
-    sigs: Vec<u32>,
-    samples: Vec<u32>,
-    sets: Option<Vec<Vec<u64>>>,
-    /// Estimate mode: the shingle set of each small document.
-    small: Vec<Option<Box<[u64]>>>,
-}
-
-impl Sketches {
-    fn new(num_perm: usize, exact: bool, capacity: usize) -> Sketches {
-        Sketches {
-            num_perm,
-            sigs: Vec::with_capacity(num_perm * capacity),
-            samples: Vec::with_capacity(capacity),
-            sets: exact.then(Vec::new),
-            small: Vec::with_capacity(capacity),
-        }
-    }
-
-    fn push(&mut self, s: Sketched) {
-        self.sigs.extend_from_slice(&s.sig);
-        self.samples.push(s.samples);
-        self.small.push(s.small);
-        if let (Some(sets), Some(set)) = (self.sets.as_mut(), s.set) {
-            sets.push(set);
-        }
-    }
-
-    /// Signatures and samples read back (the `link` stage): `sets` when
-    /// verification is exact (every document's set), else `small` (the sets
-    /// small documents kept).
-    pub(crate) fn from_parts(
-        num_perm: usize,
-        sigs: Vec<u32>,
-        samples: Vec<u32>,
-        sets: Option<Vec<Vec<u64>>>,
-        small: Vec<Option<Box<[u64]>>>,
-    ) -> Sketches {
-        Sketches { num_perm, sigs, samples, sets, small }
-    }
-
-    pub(crate) fn sig(&self, d: u32) -> &[u32] {
-        let k = self.num_perm;
-        &self.sigs[d as usize * k..(d as usize + 1) * k]
-    }
-
-    fn is_empty_doc(&self, d: u32) -> bool {
-        self.samples[d as usize] == 0
-    }
-
-    fn len(&self) -> usize {
-        self.samples.len()
-    }
-}
-
-/// What one document turned into while reading.
-pub(crate) struct Sketched {
-    pub(crate) sig: Vec<u32>,
-    pub(crate) samples: u32,
-    pub(crate) set: Option<Vec<u64>>,
-    pub(crate) small: Option<Box<[u64]>>,
-}
-
-/// In estimate mode, a document with at most this many distinct shingles
-/// keeps its shingle set (no bigger than its signature), so that its doubtful
-/// pairs are settled without re-reading its text.
-const SMALL_SET_MAX: usize = 128;
-
-/// The sorted, unique set of `hashes` if it has at most [`SMALL_SET_MAX`]
-/// elements (`hashes` holds every shingle of the document, or more than
-/// `2 * SMALL_SET_MAX` of them when it was cut short).
-fn small_set(mut hashes: Vec<u64>) -> Option<Box<[u64]>> {
-    if hashes.is_empty() || hashes.len() > 2 * SMALL_SET_MAX {
-        return None;
-    }
-    hashes.sort_unstable();
-    hashes.dedup();
-    (hashes.len() <= SMALL_SET_MAX).then(|| hashes.into_boxed_slice())
-}
-
-/// Bytes of re-read shingle sets kept between rounds of exact checks.
-const SET_CACHE_BYTES: usize = 256 << 20;
-
-/// Gives back a document's text by index, for the exact re-check of pairs
-/// whose estimate is too close to the threshold to trust.
-pub(crate) trait TextSource: Sync {
-    fn text(&self, d: u32) -> Option<std::borrow::Cow<'_, str>>;
-}
-
-impl<S: AsRef<str> + Sync> TextSource for [S] {
-    fn text(&self, d: u32) -> Option<std::borrow::Cow<'_, str>> {
-        self.get(d as usize).map(|t| std::borrow::Cow::Borrowed(t.as_ref()))
-    }
-}
-
 /// Reads through a loaded corpus's retained input bytes (none: no text, the
 /// estimate decides).
 pub(crate) struct LoadedText<'a> {
@@ -324,8 +227,8 @@ pub(crate) struct LoadedText<'a> {
 }
 
 impl TextSource for LoadedText<'_> {
-    fn text(&self, d: u32) -> Option<std::borrow::Cow<'_, str>> {
-        self.loaded?.text(d as usize, self.opts)
+    fn text(&self, d: u32) -> Result<Option<Cow<'_, str>>> {
+        Ok(self.loaded.and_then(|l| l.text(d as usize, self.opts)))
     }
 }
 
@@ -360,7 +263,7 @@ impl Corpus {
 
     /// Documents with no shingles (never anybody's duplicate).
     pub fn empty_documents(&self) -> usize {
-        self.sketches.samples.iter().filter(|&&s| s == 0).count()
+        self.sketches.empty_documents()
     }
 
     /// Bytes of input read.
@@ -376,7 +279,7 @@ impl Corpus {
     /// Every document's shingle set (sorted, unique hashes), kept when
     /// verification is [`Verify::Exact`].
     pub fn shingle_sets(&self) -> Option<&[Vec<u64>]> {
-        self.sketches.sets.as_deref()
+        self.sketches.sets()
     }
 
     /// Time spent reading, normalizing, shingling and sketching.
@@ -390,8 +293,8 @@ impl Corpus {
     pub fn write_clusters(&self, clustering: &Clustering, path: &Path, format: OutputFormat) -> Result<()> {
         let mut out = ClusterWriter::create(path, &self.loaded.input_paths(), format)?;
         for (i, doc) in self.loaded.docs.iter().enumerate() {
-            let rep = &self.loaded.docs[clustering.reps[i] as usize].id;
-            out.push(&doc.id, rep, clustering.similarity[i])?;
+            let rep = &self.loaded.docs[clustering.representatives()[i] as usize].id;
+            out.push(&doc.id, rep, clustering.similarities()[i])?;
         }
         out.commit()
     }
@@ -457,63 +360,6 @@ fn push_json_str(out: &mut String, s: &str) {
     // serde_json's escaping (one small allocation per id; encoding a str
     // cannot fail)
     out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
-}
-
-/// The clusters of a corpus.
-#[derive(Debug, Clone)]
-pub struct Clustering {
-    reps: Vec<u32>,
-    similarity: Vec<f64>,
-    /// Counters of the run.
-    pub stats: ClusterStats,
-}
-
-/// Counters and timings of clustering.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct ClusterStats {
-    /// Distinct candidate pairs from LSH buckets.
-    pub candidate_pairs: u64,
-    /// Candidate pairs verified at or above the threshold and linked.
-    pub verified_pairs: u64,
-    /// Pairs whose estimate was too close to the threshold to trust, settled
-    /// by exact Jaccard of the re-read texts.
-    pub exact_checks: u64,
-    /// Clusters with two or more documents.
-    pub clusters: u64,
-    /// Documents that are not their cluster's representative.
-    pub duplicates: u64,
-    /// Size of the largest cluster.
-    pub largest_cluster: u64,
-    /// Clusters holding a member below the threshold to its representative
-    /// (joined through a chain A~B, B~C).
-    pub chained_clusters: u64,
-    /// Time computing band keys and candidate pairs.
-    pub candidates_time: Duration,
-    /// Time verifying candidates.
-    pub verify_time: Duration,
-    /// Time in union-find and similarity to representatives.
-    pub cluster_time: Duration,
-}
-
-impl Clustering {
-    /// The representative (input index) of each document.
-    pub fn representatives(&self) -> &[u32] {
-        &self.reps
-    }
-
-    /// Each document's similarity to its representative (1.0 for itself):
-    /// exact Jaccard in [`Verify::Exact`] mode, the signature estimate in
-    /// [`Verify::Estimate`] mode. A member of a chain (A~B, B~C) may be
-    /// below the threshold to its representative.
-    pub fn similarities(&self) -> &[f64] {
-        &self.similarity
-    }
-
-    /// Whether document `i` is kept (a representative or a singleton).
-    pub fn is_kept(&self, i: usize) -> bool {
-        self.reps[i] as usize == i
-    }
 }
 
 impl Dedup {
@@ -641,13 +487,13 @@ impl Dedup {
     }
 
     /// Cluster a read corpus.
-    pub fn cluster(&self, corpus: &Corpus) -> Clustering {
+    pub fn cluster(&self, corpus: &Corpus) -> Result<Clustering> {
         let source = LoadedText { loaded: Some(&corpus.loaded), opts: &self.read };
-        self.pool.install(|| self.cluster_sketches(&corpus.sketches, &source))
+        self.pool.install(|| self.cluster_in_memory(&corpus.sketches, &source))
     }
 
     /// Cluster in-memory texts (index = input order).
-    pub fn cluster_texts<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Clustering {
+    pub fn cluster_texts<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Clustering> {
         self.pool.install(|| {
             let shingle = self.sketcher.params().shingle;
             let sketched: Vec<Sketched> = texts
@@ -659,233 +505,34 @@ impl Dedup {
             for s in sketched {
                 sk.push(s);
             }
-            self.cluster_sketches(&sk, texts)
+            self.cluster_in_memory(&sk, texts)
         })
     }
 
-    /// Half-width of the band around the threshold inside which a
-    /// signature estimate is not trusted: three standard errors of an
-    /// estimate from `samples` independent slots, plus two slots.
-    pub(crate) fn doubt(&self, samples: u32) -> f64 {
-        let k = f64::from(samples.max(1));
-        let t = self.threshold;
-        3.0 * (t * (1.0 - t) / k).sqrt() + 2.0 / k
+    /// The likeness rule of this deduplicator.
+    pub(crate) fn rule(&self) -> Rule {
+        Rule { threshold: self.threshold, shingle: self.sketcher.params().shingle }
     }
 
-    /// The similarity of a pair from what was kept: exact Jaccard of the
-    /// sets in exact mode, else the signature estimate.
-    fn kept_similarity(&self, sk: &Sketches, a: u32, b: u32) -> f64 {
-        if sk.is_empty_doc(a) || sk.is_empty_doc(b) {
-            return 0.0;
-        }
-        match &sk.sets {
-            Some(sets) => jaccard(&sets[a as usize], &sets[b as usize]),
-            None => estimate(sk.sig(a), sk.sig(b)),
-        }
-    }
-
-    /// How far a pair's estimate can be trusted.
-    pub(crate) fn likeness(&self, sk: &Sketches, a: u32, b: u32) -> Likeness {
-        let samples = sk.samples[a as usize].min(sk.samples[b as usize]);
-        self.likeness_of(sk.sig(a), sk.sig(b), samples)
-    }
-
-    /// How far the estimate of two signatures can be trusted, given the
-    /// fewer of their independent samples (0: an empty document).
-    pub(crate) fn likeness_of(&self, a: &[u32], b: &[u32], samples: u32) -> Likeness {
-        if samples == 0 {
-            return Likeness::No;
-        }
-        let (est, doubt) = (estimate(a, b), self.doubt(samples));
-        if est >= self.threshold + doubt {
-            Likeness::Surely
-        } else if est > self.threshold - doubt {
-            Likeness::Maybe
-        } else {
-            Likeness::No
-        }
-    }
-
-    /// Link the verified candidate pairs into `uf`; returns (linked pairs,
-    /// exact re-checks). Exact mode: every pair by exact Jaccard of the kept
-    /// sets. Estimate mode: pairs whose estimate is clearly above the
-    /// threshold are linked, clearly below are dropped; the doubtful rest
-    /// that would join two different clusters is settled by exact Jaccard of
-    /// the two texts, re-shingled from the input (a doubtful pair inside one
-    /// cluster changes nothing and costs nothing).
-    pub(crate) fn link(
+    /// Bucket, verify and cluster signatures held in memory.
+    pub(crate) fn cluster_in_memory(
         &self,
         sk: &Sketches,
-        src: &(impl TextSource + ?Sized),
-        pairs: &[(u32, u32)],
-        uf: &mut UnionFind,
-    ) -> (u64, u64) {
-        if sk.sets.is_some() {
-            let ok: Vec<bool> =
-                pairs.par_iter().map(|&(a, b)| self.kept_similarity(sk, a, b) >= self.threshold).collect();
-            let mut linked = 0;
-            for (&(a, b), ok) in pairs.iter().zip(ok) {
-                if ok {
-                    uf.union(a, b);
-                    linked += 1;
-                }
-            }
-            return (linked, 0);
-        }
-        let verdicts: Vec<Likeness> = pairs.par_iter().map(|&(a, b)| self.likeness(sk, a, b)).collect();
-        let mut linked = 0;
-        for (&(a, b), v) in pairs.iter().zip(&verdicts) {
-            if *v == Likeness::Surely {
-                uf.union(a, b);
-                linked += 1;
-            }
-        }
-        // candidate pairs come sorted by (a, b)
-        let doubtful: Vec<(u32, u32)> =
-            pairs.iter().zip(&verdicts).filter(|&(_, v)| *v == Likeness::Maybe).map(|(&p, _)| p).collect();
-        let shingle = self.sketcher.params().shingle;
-        let small = |d: u32| sk.small[d as usize].as_deref();
-        let text = |d: u32| src.text(d);
-        let est = |a: u32, b: u32| estimate(sk.sig(a), sk.sig(b));
-        let (more, checked) = self.settle_doubtful(&doubtful, uf, shingle, &small, &text, &est);
-        (linked + more, checked)
-    }
-
-    /// Settle doubtful pairs (sorted by (a, b), so that re-reading the texts
-    /// walks the input forward and the set cache hits) by exact Jaccard of
-    /// their shingle sets: `small(d)` when kept, else re-shingled from
-    /// `text(d)`; `est` decides when a text is unavailable. Fixed-size rounds:
-    /// after each round the pairs that now fall inside one cluster are
-    /// skipped. Round size does not depend on the thread count, so the result
-    /// is the same on 1 thread or N. Returns (linked pairs, checked pairs).
-    pub(crate) fn settle_doubtful<'t>(
-        &self,
-        doubtful: &[(u32, u32)],
-        uf: &mut UnionFind,
-        shingle: ShingleKind,
-        small: &(dyn Fn(u32) -> Option<&'t [u64]> + Sync),
-        text: &(dyn Fn(u32) -> Option<Cow<'t, str>> + Sync),
-        est: &(dyn Fn(u32, u32) -> f64 + Sync),
-    ) -> (u64, u64) {
-        const ROUND: usize = 1024;
-        let mut sets: std::collections::HashMap<u32, Option<Vec<u64>>> = std::collections::HashMap::new();
-        let (mut linked, mut checked) = (0u64, 0u64);
-        let mut cached_bytes = 0usize;
-        let mut rest = doubtful;
-        while !rest.is_empty() {
-            let mut round: Vec<(u32, u32)> = Vec::with_capacity(ROUND);
-            while round.len() < ROUND {
-                let Some((&(a, b), tail)) = rest.split_first() else { break };
-                rest = tail;
-                if uf.find(a) != uf.find(b) {
-                    round.push((a, b));
-                }
-            }
-            // the sets of earlier rounds are a cache: bounded, it changes
-            // only speed
-            if cached_bytes > SET_CACHE_BYTES {
-                sets.clear();
-                cached_bytes = 0;
-            }
-            let mut need: Vec<u32> = round
-                .iter()
-                .flat_map(|&(a, b)| [a, b])
-                .filter(|&d| small(d).is_none() && !sets.contains_key(&d))
-                .collect();
-            need.sort_unstable();
-            need.dedup();
-            let fresh: Vec<Option<Vec<u64>>> = need
-                .par_iter()
-                .map_init(|| Shingler::new(shingle), |sh, &d| text(d).map(|t| sh.shingle_set(&t)))
-                .collect();
-            cached_bytes += fresh.iter().map(|s| s.as_ref().map_or(0, |v| v.len() * 8 + 32)).sum::<usize>();
-            sets.extend(need.into_iter().zip(fresh));
-            let set_of = |d: u32| -> Option<&[u64]> {
-                match small(d) {
-                    Some(small) => Some(small),
-                    None => sets.get(&d).and_then(|s| s.as_deref()),
-                }
-            };
-            let ok: Vec<bool> = round
-                .par_iter()
-                .map(|&(a, b)| match (set_of(a), set_of(b)) {
-                    (Some(x), Some(y)) => jaccard(x, y) >= self.threshold,
-                    // text unavailable: the estimate decides
-                    _ => est(a, b) >= self.threshold,
-                })
-                .collect();
-            checked += round.len() as u64;
-            for (&(a, b), ok) in round.iter().zip(ok) {
-                if ok {
-                    uf.union(a, b);
-                    linked += 1;
-                }
-            }
-        }
-        (linked, checked)
-    }
-
-    fn cluster_sketches(&self, sk: &Sketches, src: &(impl TextSource + ?Sized)) -> Clustering {
-        let n = sk.len();
-        let mut stats = ClusterStats::default();
-        let t0 = Instant::now();
-        let lsh = self.lsh;
-        const CHUNK: usize = 4096;
-        let keys: Vec<(u64, u32)> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .flat_map_iter(|c| {
-                let mut v = Vec::with_capacity(CHUNK * lsh.bands as usize);
-                for d in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    if !sk.is_empty_doc(d as u32) {
-                        lsh::push_band_keys(lsh, sk.sig(d as u32), d as u32, &mut v);
-                    }
-                }
-                v
-            })
-            .collect();
-        // in large buckets, a member pairs with a pivot unless the estimate
-        // is clearly below the threshold
-        let pairs = lsh::candidates(keys, &|a, b| self.likeness(sk, a, b));
-        stats.candidate_pairs = pairs.len() as u64;
-        stats.candidates_time = t0.elapsed();
-
-        let t1 = Instant::now();
-        let mut uf = UnionFind::new(n);
-        let (linked, checked) = self.link(sk, src, &pairs, &mut uf);
-        stats.verified_pairs = linked;
-        stats.exact_checks = checked;
-        stats.verify_time = t1.elapsed();
-
-        let t2 = Instant::now();
-        let reps = uf.representatives();
-        let similarity: Vec<f64> = (0..n as u32)
-            .into_par_iter()
-            .map(|d| {
-                let r = reps[d as usize];
-                if r == d { 1.0 } else { self.kept_similarity(sk, r, d) }
-            })
-            .collect();
-        let mut size = vec![0u32; n];
-        let mut chained = bitvec![0; n];
-        for d in 0..n {
-            let r = reps[d] as usize;
-            size[r] += 1;
-            if similarity[d] < self.threshold {
-                chained.set(r, true);
-            }
-        }
-        stats.clusters = size.iter().filter(|&&s| s >= 2).count() as u64;
-        stats.duplicates = (0..n).filter(|&d| reps[d] as usize != d).count() as u64;
-        stats.largest_cluster = size.iter().copied().max().unwrap_or(0) as u64;
-        stats.chained_clusters = chained.count_ones() as u64;
-        stats.cluster_time = t2.elapsed();
-        Clustering { reps, similarity, stats }
+        texts: &(impl TextSource + ?Sized),
+    ) -> Result<Clustering> {
+        let t = Instant::now();
+        let mut keys = SortedKeys::of(self.lsh, sk)?;
+        let keys_time = t.elapsed();
+        let mut c = pipeline::run(&self.rule(), sk, &mut keys, texts, Plan::IN_MEMORY)?;
+        c.stats.candidates_time += keys_time;
+        Ok(c)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shingle::jaccard;
 
     const BASE: &str = "the quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat near the door of the old house by the river";
 
@@ -914,7 +561,7 @@ mod tests {
         ];
         for verify in [Verify::Estimate, Verify::Exact] {
             let d = DedupBuilder::new().threshold(0.5).verify(verify).build().unwrap();
-            let c = d.cluster_texts(&texts);
+            let c = d.cluster_texts(&texts).unwrap();
             assert_eq!(c.representatives(), &[0, 1, 0, 3, 4, 5], "{verify:?}");
             assert_eq!(c.stats.clusters, 1);
             assert_eq!(c.stats.duplicates, 1);
@@ -923,22 +570,10 @@ mod tests {
     }
 
     #[test]
-    fn small_sets_are_kept_only_when_small() {
-        assert_eq!(small_set(vec![3, 1, 3, 2]).as_deref(), Some(&[1u64, 2, 3][..]));
-        assert!(small_set(Vec::new()).is_none());
-        assert!(small_set((0..=SMALL_SET_MAX as u64).collect()).is_none());
-        // duplicates do not count against the limit
-        let mut dup: Vec<u64> = (0..SMALL_SET_MAX as u64).collect();
-        dup.extend(0..10);
-        assert_eq!(small_set(dup).map(|s| s.len()), Some(SMALL_SET_MAX));
-        assert!(small_set((0..(2 * SMALL_SET_MAX + 1) as u64).map(|i| i % 3).collect()).is_none());
-    }
-
-    #[test]
     fn exact_similarity_is_exact() {
         let edited = BASE.replace("lazy", "sleepy");
         let d = DedupBuilder::new().threshold(0.5).verify(Verify::Exact).build().unwrap();
-        let c = d.cluster_texts(&[BASE, edited.as_str()]);
+        let c = d.cluster_texts(&[BASE, edited.as_str()]).unwrap();
         let mut sh = Shingler::new(ShingleKind::Word(5));
         let j = jaccard(&sh.shingle_set(BASE), &sh.shingle_set(&edited));
         assert_eq!(c.similarities()[1], j);

@@ -13,7 +13,7 @@
 //! let b = "The quick brown fox jumps over the lazy dog near the river bank, today!";
 //! let c = "an entirely different sentence about something else altogether";
 //! let dedup = DedupBuilder::new().threshold(0.8).build()?;
-//! let clusters = dedup.cluster_texts(&[a, b, c]);
+//! let clusters = dedup.cluster_texts(&[a, b, c])?;
 //! // b normalizes to the same shingles as a: it joins a's cluster
 //! assert_eq!(clusters.representatives(), &[0, 0, 2]);
 //! assert!(clusters.is_kept(0) && !clusters.is_kept(1));
@@ -21,7 +21,6 @@
 //! ```
 #![deny(missing_docs)]
 
-mod cluster;
 mod dedup;
 mod error;
 mod hash;
@@ -30,6 +29,7 @@ mod io;
 mod lsh;
 mod normalize;
 mod passage;
+mod pipeline;
 mod pool;
 mod report;
 mod score;
@@ -40,8 +40,7 @@ pub mod stages;
 mod synth;
 mod truth;
 
-pub use crate::cluster::UnionFind;
-pub use crate::dedup::{ClusterStats, Clustering, Corpus, Dedup, DedupBuilder, Verify};
+pub use crate::dedup::{Corpus, Dedup, DedupBuilder, Verify};
 pub use crate::error::{BadRecord, Error, Result};
 pub use crate::index::{INDEX_FORMAT_VERSION, Index, Match, Verdict};
 pub use crate::io::{
@@ -51,6 +50,7 @@ pub use crate::io::{
 pub use crate::lsh::LshParams;
 pub use crate::normalize::{Token, Tokenizer};
 pub use crate::passage::{DEFAULT_MIN_WORDS, Passage, PassageBuilder, PassageFinder, Scope};
+pub use crate::pipeline::cluster::{ClusterStats, Clustering, UnionFind};
 pub use crate::report::{ParamSummary, SpillSummary, Summary, Timings};
 pub use crate::score::{Scores, score};
 pub use crate::shingle::{Shingle, ShingleKind, Shingler, jaccard};

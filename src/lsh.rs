@@ -1,14 +1,12 @@
 //! Locality-sensitive hashing: banding of signatures into bucket keys, the
 //! choice of bands x rows from a threshold, and candidate pairs from buckets.
 
-use rayon::prelude::*;
-
 use crate::error::{Error, Result};
 use crate::hash::band_hash;
 
 /// Buckets up to this size emit all their pairs. Larger buckets (boilerplate
 /// shared by many documents) are linked through pivots instead, so their
-/// cost is linear in their size: see [`candidates`].
+/// cost is linear in their size: see [`bucket_pairs`].
 pub const ALL_PAIRS_MAX: usize = 64;
 
 /// At most this many pivots are kept per large bucket.
@@ -105,39 +103,21 @@ pub enum Likeness {
     Surely,
 }
 
-/// Candidate pairs `(a, b)`, `a < b`, sorted and unique, from `(key, doc)`
-/// band keys. Consumes (and sorts) the keys.
+/// The pairs one bucket contributes (members sorted by doc).
 ///
 /// A bucket of up to [`ALL_PAIRS_MAX`] members gives all its pairs. A larger
 /// one is walked in id order: the first member is a pivot; each later member
-/// is paired with every pivot (of the first [`MAX_PIVOTS`]) that
-/// `maybe_similar` does not rule out, and becomes a pivot itself unless one
-/// of them is surely similar to it. So a
-/// bucket of a million copies of one boilerplate text costs a million
-/// checks, not half a trillion pairs, and a bucket mixing a few distinct
-/// texts still links each member to its own kind. When a bucket holds more
-/// distinct kinds than `MAX_PIVOTS`, members unlike all pivots get no pair
-/// from it (other bands usually pair them).
-pub fn candidates(
-    mut keys: Vec<(u64, u32)>,
-    maybe_similar: &(dyn Fn(u32, u32) -> Likeness + Sync),
-) -> Vec<(u32, u32)> {
-    keys.par_sort_unstable();
-    keys.dedup();
-    // buckets: runs of one key, two members or more
-    let buckets: Vec<&[(u64, u32)]> = keys.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1).collect();
-    let mut pairs: Vec<(u32, u32)> =
-        buckets.par_iter().flat_map_iter(|g| bucket_pairs(g, maybe_similar)).collect();
-    pairs.par_sort_unstable();
-    pairs.dedup();
-    pairs
-}
-
-/// The pairs one bucket contributes (members sorted by doc).
-pub(crate) fn bucket_pairs(
+/// is paired with every pivot (of the first [`MAX_PIVOTS`]) that `judge`
+/// does not rule out, and becomes a pivot itself unless one of them is
+/// surely similar to it. So a bucket of a million copies of one boilerplate
+/// text costs a million checks, not half a trillion pairs, and a bucket
+/// mixing a few distinct texts still links each member to its own kind.
+/// When a bucket holds more distinct kinds than `MAX_PIVOTS`, members unlike
+/// all pivots get no pair from it (other bands usually pair them).
+pub(crate) fn bucket_pairs<E>(
     members: &[(u64, u32)],
-    maybe_similar: &dyn Fn(u32, u32) -> Likeness,
-) -> Vec<(u32, u32)> {
+    judge: &mut dyn FnMut(u32, u32) -> Result<Likeness, E>,
+) -> Result<Vec<(u32, u32)>, E> {
     let m = members.len();
     let mut v = Vec::new();
     if m <= ALL_PAIRS_MAX {
@@ -146,13 +126,13 @@ pub(crate) fn bucket_pairs(
                 v.push((members[x].1, members[y].1));
             }
         }
-        return v;
+        return Ok(v);
     }
     let mut pivots: Vec<u32> = Vec::new();
     for &(_, d) in members {
         let mut linked = false;
         for &p in &pivots {
-            match maybe_similar(p, d) {
+            match judge(p, d)? {
                 Likeness::Surely => {
                     v.push((p, d));
                     linked = true;
@@ -165,7 +145,7 @@ pub(crate) fn bucket_pairs(
             pivots.push(d);
         }
     }
-    v
+    Ok(v)
 }
 
 #[cfg(test)]
@@ -200,6 +180,20 @@ mod tests {
         assert!(LshParams { bands: 16, rows: 8 }.validate(128).is_ok());
     }
 
+    /// Candidate pairs of `keys` as the in-memory pipeline forms them.
+    fn candidates(mut keys: Vec<(u64, u32)>, judge: &dyn Fn(u32, u32) -> Likeness) -> Vec<(u32, u32)> {
+        keys.sort_unstable();
+        keys.dedup();
+        let mut pairs: Vec<(u32, u32)> = keys
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|g| g.len() > 1)
+            .flat_map(|g| bucket_pairs::<()>(g, &mut |a, b| Ok(judge(a, b))).unwrap_or_default())
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs
+    }
+
     /// Oracle: the candidate pairs are exactly the pairs that share a band
     /// key (brute force), when buckets are small.
     #[test]
@@ -228,7 +222,7 @@ mod tests {
         got.sort_unstable();
         assert!(got.iter().all(|p| brute.binary_search(p).is_ok()));
         let comp = |pairs: &[(u32, u32)]| {
-            let mut uf = crate::cluster::UnionFind::new(sigs.len());
+            let mut uf = crate::pipeline::cluster::UnionFind::new(sigs.len());
             for &(a, b) in pairs {
                 uf.union(a, b);
             }

@@ -442,7 +442,7 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
     let corpus =
         with_progress(&inputs, args.quiet, |progress| dedup.read(&inputs, args.output.is_some(), progress))?;
     report_bad_records(&corpus, args.quiet);
-    let clustering = dedup.cluster(&corpus);
+    let clustering = dedup.cluster(&corpus)?;
 
     let t_write = Instant::now();
     if let Some(p) = &args.clusters {

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::dedup::{ClusterStats, Clustering, Corpus, Dedup, Verify};
+use crate::dedup::{Corpus, Dedup, Verify};
+use crate::pipeline::cluster::{ClusterStats, Clustering};
 use crate::shingle::ShingleKind;
 use crate::sketch::SketchKind;
 use crate::spill::SpilledCorpus;
@@ -151,7 +152,7 @@ impl Summary {
     /// The summary of a run in bounded memory ([`Dedup::read_spilled`]).
     pub fn new_spilled(dedup: &Dedup, corpus: &SpilledCorpus, write: Duration, total: Duration) -> Summary {
         let facts = facts!(corpus);
-        let mut s = Summary::from_facts(dedup, &facts, &corpus.stats, write, total);
+        let mut s = Summary::from_facts(dedup, &facts, corpus.stats(), write, total);
         s.spill = Some(SpillSummary { bytes: corpus.spill_bytes, runs: corpus.runs as u64 });
         s
     }

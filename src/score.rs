@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::cluster::UnionFind;
+use crate::pipeline::cluster::UnionFind;
 
 /// Precision, recall and F1 at three levels.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]

@@ -25,14 +25,17 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::cluster::UnionFind;
-use crate::dedup::{ClusterStats, ClusterWriter, Dedup, Verify};
+use crate::dedup::{ClusterWriter, Dedup, Verify};
 use crate::error::{BadRecord, Error, Result};
 use crate::io::input::{Compression, Format, Outcome, read_input_with, record_text, stamp};
 use crate::io::load::{end_input, group_ranges};
-use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions, le_u32s};
-use crate::lsh::{self, Likeness};
-use crate::sketch::estimate;
+use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions, le_u32s, le_u64s};
+use crate::lsh;
+use crate::pipeline;
+use crate::pipeline::bucket::{BatchFn, Buckets};
+use crate::pipeline::cluster::{ClusterStats, Clustering};
+use crate::pipeline::signatures::Signatures;
+use crate::pipeline::verify::{Plan, TextSource};
 
 /// Bytes of one band key in a run file: key u64, document u32.
 const KEY_BYTES: usize = 12;
@@ -63,7 +66,7 @@ impl Drop for SpillDir {
 }
 
 /// Version of the checkpoint files in a spill directory.
-const CHECKPOINT_VERSION: u32 = 1;
+const CHECKPOINT_VERSION: u32 = 2;
 
 /// What the read phase left, saved as `read.json` (with `tables.bin`) once
 /// it is complete, so that a rerun with the same spill directory starts
@@ -163,10 +166,8 @@ pub struct SpilledCorpus {
     input_bytes: u64,
     text_bytes: u64,
     read_time: Duration,
-    /// Representative of every document.
-    reps: Vec<u32>,
-    /// Counters of the clustering.
-    pub stats: ClusterStats,
+    /// The clusters.
+    clustering: Clustering,
     /// Bytes written to the spill directory.
     pub spill_bytes: u64,
     /// Sorted runs of band keys written.
@@ -258,8 +259,7 @@ impl Dedup {
             input_bytes: 0,
             text_bytes: 0,
             read_time: Duration::ZERO,
-            reps: Vec::new(),
-            stats: ClusterStats::default(),
+            clustering: Clustering::from_parts(Vec::new(), Vec::new(), ClusterStats::default()),
             spill_bytes: 0,
             runs: 0,
             resumed: 0,
@@ -435,45 +435,29 @@ impl Dedup {
     fn cluster_or_restore(&self, c: &mut SpilledCorpus, runs: &[PathBuf], max_memory: u64) -> Result<()> {
         if let Some(ck) = load_checkpoint::<ClusterCheckpoint>(&c.dir.0, "clusters.json") {
             let reps = std::fs::read(c.dir.0.join("reps.bin")).ok();
-            if let Some(reps) = reps.filter(|r| ck.docs == c.samples.len() && r.len() == 4 * ck.docs) {
-                c.reps = le_u32s(&reps).collect();
-                c.stats = ck.stats;
-                c.resumed = 2;
-                return Ok(());
+            let sims = std::fs::read(c.dir.0.join("sims.bin")).ok();
+            let n = c.samples.len();
+            if let (Some(reps), Some(sims)) = (reps, sims) {
+                if ck.docs == n && reps.len() == 4 * n && sims.len() == 8 * n {
+                    let sims = le_u64s(&sims).map(f64::from_bits).collect();
+                    c.clustering = Clustering::from_parts(le_u32s(&reps).collect(), sims, ck.stats);
+                    c.resumed = 2;
+                    return Ok(());
+                }
             }
         }
-        self.install_pool(|| c.cluster(self, runs, max_memory))?;
-        let reps: Vec<u8> = c.reps.iter().flat_map(|r| r.to_le_bytes()).collect();
+        c.clustering = self.install_pool(|| c.cluster(self, runs, max_memory))?;
+        let reps: Vec<u8> = c.clustering.representatives().iter().flat_map(|r| r.to_le_bytes()).collect();
         save(&c.dir.0, "reps.bin", &reps)?;
-        let ck =
-            ClusterCheckpoint { version: CHECKPOINT_VERSION, docs: c.samples.len(), stats: c.stats.clone() };
+        let sims: Vec<u8> =
+            c.clustering.similarities().iter().flat_map(|s| s.to_bits().to_le_bytes()).collect();
+        save(&c.dir.0, "sims.bin", &sims)?;
+        let ck = ClusterCheckpoint {
+            version: CHECKPOINT_VERSION,
+            docs: c.samples.len(),
+            stats: c.clustering.stats.clone(),
+        };
         save(&c.dir.0, "clusters.json", &serde_json::to_vec(&ck).unwrap_or_default())
-    }
-}
-
-/// Reads signatures back by document, keeping a bounded cache.
-struct Sigs<'a> {
-    c: &'a SpilledCorpus,
-    cache: HashMap<u32, Box<[u32]>>,
-}
-
-impl<'a> Sigs<'a> {
-    fn read(c: &SpilledCorpus, d: u32) -> Box<[u32]> {
-        let k = c.num_perm;
-        let mut bytes = vec![0u8; 4 * k];
-        // the file was written by this run: a short read is a lost disk
-        if c.sigs.read_exact_at(&mut bytes, d as u64 * 4 * k as u64).is_err() {
-            return vec![u32::MAX; k].into_boxed_slice();
-        }
-        le_u32s(&bytes).collect()
-    }
-
-    fn get(&mut self, d: u32) -> &[u32] {
-        if self.cache.len() >= SIG_CACHE && !self.cache.contains_key(&d) {
-            self.cache.clear();
-        }
-        let c = self.c;
-        self.cache.entry(d).or_insert_with(|| Sigs::read(c, d))
     }
 }
 
@@ -511,6 +495,102 @@ impl Merge {
         let Some(Reverse((key, d, i))) = self.heap.pop() else { return Ok(None) };
         self.advance(i)?;
         Ok(Some((key, d)))
+    }
+}
+
+/// The buckets of the sorted runs, merged: batches of about
+/// [`PAIR_BATCH`] members.
+struct MergedRuns<'a> {
+    merge: Merge,
+    dir: &'a Path,
+}
+
+impl Buckets for MergedRuns<'_> {
+    fn for_each_batch(&mut self, f: &mut BatchFn<'_>) -> Result<()> {
+        let mut keys: Vec<(u64, u32)> = Vec::new();
+        let mut ends: Vec<usize> = Vec::new();
+        let mut bucket_start = 0;
+        let mut last: Option<(u64, u32)> = None;
+        let flush = |keys: &mut Vec<(u64, u32)>, ends: &mut Vec<usize>, f: &mut BatchFn<'_>| {
+            let mut from = 0;
+            let buckets: Vec<&[(u64, u32)]> = ends
+                .iter()
+                .map(|&e| {
+                    let b = &keys[from..e];
+                    from = e;
+                    b
+                })
+                .collect();
+            f(&buckets)?;
+            keys.clear();
+            ends.clear();
+            Ok(())
+        };
+        loop {
+            let next = self.merge.next().map_err(|e| Error::io(self.dir, e))?;
+            if next.is_some() && next == last {
+                continue; // the same key of the same document in two runs
+            }
+            last = next;
+            // the bucket being gathered ends where the key changes
+            if next.is_none_or(|(key, _)| keys.get(bucket_start).is_some_and(|b| b.0 != key)) {
+                if keys.len() - bucket_start > 1 {
+                    ends.push(keys.len());
+                } else {
+                    keys.truncate(bucket_start);
+                }
+                if keys.len() >= PAIR_BATCH || next.is_none() {
+                    flush(&mut keys, &mut ends, f)?;
+                }
+                bucket_start = keys.len();
+            }
+            match next {
+                Some(kd) => keys.push(kd),
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+impl Signatures for SpilledCorpus {
+    fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    fn num_perm(&self) -> usize {
+        self.num_perm
+    }
+
+    fn samples(&self, d: u32) -> u32 {
+        self.samples[d as usize]
+    }
+
+    fn sig(&self, d: u32) -> Result<Cow<'_, [u32]>> {
+        self.sig_range(d..d + 1)
+    }
+
+    fn sig_range(&self, docs: std::ops::Range<u32>) -> Result<Cow<'_, [u32]>> {
+        let k = self.num_perm as u64;
+        let mut bytes = vec![0u8; (docs.end - docs.start) as usize * 4 * k as usize];
+        // the file was written by this run: a short read is a lost disk
+        self.sigs
+            .read_exact_at(&mut bytes, u64::from(docs.start) * 4 * k)
+            .map_err(|e| Error::io(&self.sig_path, e))?;
+        Ok(Cow::Owned(le_u32s(&bytes).collect()))
+    }
+
+    fn set(&self, _: u32) -> Option<&[u64]> {
+        None
+    }
+
+    fn exact(&self) -> bool {
+        false
+    }
+}
+
+impl TextSource for SpilledCorpus {
+    fn text(&self, d: u32) -> Result<Option<Cow<'_, str>>> {
+        self.record_text(d).map(|t| Some(Cow::Owned(t)))
     }
 }
 
@@ -585,176 +665,40 @@ impl SpilledCorpus {
         Ok(runs)
     }
 
-    /// The likeness of two documents from their signatures.
-    fn likeness(&self, dedup: &Dedup, a: u32, b: u32, sa: &[u32], sb: &[u32]) -> Likeness {
-        dedup.likeness_of(sa, sb, self.samples[a as usize].min(self.samples[b as usize]))
-    }
-
-    /// Merge the runs into buckets, judge their pairs, settle the doubtful
-    /// ones and find representatives.
-    fn cluster(&mut self, dedup: &Dedup, runs: &[PathBuf], max_memory: u64) -> Result<()> {
-        let t0 = Instant::now();
-        let n = self.samples.len();
-        let mut uf = UnionFind::new(n);
-        let mut doubtful: Vec<(u32, u32)> = Vec::new();
-        let mut stats = ClusterStats::default();
-        {
-            let mut merge = Merge::open(runs)?;
-            let run_err = |e| Error::io(&self.dir.0, e);
-            let mut sigs = Sigs { c: self, cache: HashMap::new() };
-            let mut bucket: Vec<(u64, u32)> = Vec::new();
-            let mut batch: Vec<(u32, u32)> = Vec::new();
-            let mut last: Option<(u64, u32)> = None;
-            loop {
-                let next = merge.next().map_err(run_err)?;
-                if next.is_some() && next == last {
-                    continue; // the same key of the same document in two runs
-                }
-                last = next;
-                if next.is_none_or(|(key, _)| bucket.first().is_some_and(|b| b.0 != key)) {
-                    if bucket.len() > 1 {
-                        let pairs = {
-                            let cell = std::cell::RefCell::new(&mut sigs);
-                            let judge = |a: u32, b: u32| {
-                                let mut s = cell.borrow_mut();
-                                let sa = s.get(a).to_vec();
-                                self.likeness(dedup, a, b, &sa, s.get(b))
-                            };
-                            lsh::bucket_pairs(&bucket, &judge)
-                        };
-                        batch.extend(pairs);
-                        if batch.len() >= PAIR_BATCH {
-                            self.judge(dedup, &mut batch, &mut uf, &mut doubtful, &mut stats);
-                            if doubtful.len() >= doubtful_cap(max_memory) {
-                                self.settle(dedup, &mut doubtful, &mut uf, &mut stats);
-                            }
-                        }
-                    }
-                    bucket.clear();
-                }
-                match next {
-                    Some(kd) => bucket.push(kd),
-                    None => break,
-                }
-            }
-            self.judge(dedup, &mut batch, &mut uf, &mut doubtful, &mut stats);
-        }
-        stats.candidates_time = t0.elapsed().saturating_sub(stats.verify_time);
-        self.settle(dedup, &mut doubtful, &mut uf, &mut stats);
-
-        let t2 = Instant::now();
-        self.reps = uf.representatives();
-        let mut size = vec![0u32; n];
-        let mut chained = bitvec::bitvec![0; n];
-        self.for_each_similarity(|_, r, sim| {
-            size[r as usize] += 1;
-            if sim < dedup.threshold() {
-                chained.set(r as usize, true);
-            }
-        })?;
-        stats.clusters = size.iter().filter(|&&s| s >= 2).count() as u64;
-        stats.duplicates = self.reps.iter().enumerate().filter(|&(d, &r)| r as usize != d).count() as u64;
-        stats.largest_cluster = size.iter().copied().max().unwrap_or(0) as u64;
-        stats.chained_clusters = chained.count_ones() as u64;
-        stats.cluster_time = t2.elapsed();
-        self.stats = stats;
-        Ok(())
-    }
-
-    /// Settle the doubtful pairs held so far by exact Jaccard of their
-    /// re-read texts; empties `doubtful`.
-    fn settle(
-        &self,
-        dedup: &Dedup,
-        doubtful: &mut Vec<(u32, u32)>,
-        uf: &mut UnionFind,
-        stats: &mut ClusterStats,
-    ) {
-        let t = Instant::now();
-        doubtful.par_sort_unstable();
-        doubtful.dedup();
-        let shingle = dedup.sketch_params().shingle;
-        let text = |d: u32| self.text(dedup, d);
-        let est = |a: u32, b: u32| estimate(&Sigs::read(self, a), &Sigs::read(self, b));
-        let (linked, checked) = dedup.settle_doubtful(doubtful, uf, shingle, &|_| None, &text, &est);
-        stats.verified_pairs += linked;
-        stats.exact_checks += checked;
-        stats.verify_time += t.elapsed();
-        doubtful.clear();
-    }
-
-    /// Judge a batch of candidate pairs in parallel; link the sure ones, keep
-    /// the doubtful ones. Pairs already inside one cluster are skipped.
-    fn judge(
-        &self,
-        dedup: &Dedup,
-        batch: &mut Vec<(u32, u32)>,
-        uf: &mut UnionFind,
-        doubtful: &mut Vec<(u32, u32)>,
-        stats: &mut ClusterStats,
-    ) {
-        batch.retain(|&(a, b)| uf.find(a) != uf.find(b));
-        batch.sort_unstable();
-        batch.dedup();
-        stats.candidate_pairs += batch.len() as u64;
-        let verdicts: Vec<Likeness> = batch
-            .par_iter()
-            .map(|&(a, b)| self.likeness(dedup, a, b, &Sigs::read(self, a), &Sigs::read(self, b)))
-            .collect();
-        for (&(a, b), v) in batch.iter().zip(verdicts) {
-            match v {
-                Likeness::Surely => {
-                    if uf.union(a, b) {
-                        stats.verified_pairs += 1;
-                    }
-                }
-                Likeness::Maybe => doubtful.push((a, b)),
-                Likeness::No => {}
-            }
-        }
-        batch.clear();
+    /// Merge the runs into buckets, verify their pairs (skipping pairs
+    /// already inside one cluster, settling doubtful ones whenever they fill
+    /// an eighth of the budget) and cluster: the pipeline of the in-memory
+    /// path over spilled storage.
+    fn cluster(&self, dedup: &Dedup, runs: &[PathBuf], max_memory: u64) -> Result<Clustering> {
+        let plan = Plan { doubtful_cap: doubtful_cap(max_memory), skip_joined: true };
+        let mut buckets = MergedRuns { merge: Merge::open(runs)?, dir: &self.dir.0 };
+        pipeline::run(&dedup.rule(), self, &mut buckets, self, plan)
     }
 
     /// The text of document `d`, re-read from its source.
-    fn text(&self, dedup: &Dedup, d: u32) -> Option<Cow<'static, str>> {
+    fn record_text(&self, d: u32) -> Result<String> {
         let p = self.places[d as usize];
         let (file, format) = &self.sources[p.source as usize];
         let mut bytes = vec![0u8; (p.end - p.start) as usize];
-        file.read_exact_at(&mut bytes, p.start).ok()?;
-        record_text(*format, dedup.read_options(), &bytes).map(|t| Cow::Owned(t.into_owned()))
-    }
-
-    /// Call `f(d, representative, similarity to it)` for every document in
-    /// order (reading the signatures once, front to back).
-    fn for_each_similarity(&self, mut f: impl FnMut(u32, u32, f64)) -> Result<()> {
-        let k = self.num_perm;
-        // a fresh descriptor: read front to back, with read-ahead
-        let mut r = BufReader::with_capacity(1 << 20, reopen(&self.sig_path)?);
-        let mut bytes = vec![0u8; 4 * k];
-        let mut cache = Sigs { c: self, cache: HashMap::new() };
-        for d in 0..self.samples.len() as u32 {
-            r.read_exact(&mut bytes).map_err(|e| Error::io(&self.dir.0, e))?;
-            let rep = self.reps[d as usize];
-            let sim = if rep == d {
-                1.0
-            } else if self.samples[d as usize] == 0 || self.samples[rep as usize] == 0 {
-                0.0
-            } else {
-                let sig: Vec<u32> = le_u32s(&bytes).collect();
-                estimate(cache.get(rep), &sig)
-            };
-            f(d, rep, sim);
+        let name = || self.inputs[p.source as usize].name.clone();
+        file.read_exact_at(&mut bytes, p.start).map_err(|e| Error::io(name(), e))?;
+        match record_text(*format, &self.opts, &bytes) {
+            Some(t) => Ok(t.into_owned()),
+            None => Err(Error::param(format!(
+                "{}: the record at byte {} no longer parses: the input changed while it was read",
+                name(),
+                p.start
+            ))),
         }
-        Ok(())
     }
 
     /// The id of document `d`.
-    fn id(&self, d: u32) -> String {
+    fn id(&self, d: u32) -> Result<String> {
         let d = d as usize;
         let start = if d == 0 { 0 } else { self.id_ends[d - 1] };
         let mut bytes = vec![0u8; (self.id_ends[d] - start) as usize];
-        let _ = self.ids.read_exact_at(&mut bytes, start);
-        String::from_utf8_lossy(&bytes).into_owned()
+        self.ids.read_exact_at(&mut bytes, start).map_err(|e| Error::io(&self.id_path, e))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// Number of documents.
@@ -769,7 +713,12 @@ impl SpilledCorpus {
 
     /// Representative of every document (the smallest index of its cluster).
     pub fn representatives(&self) -> &[u32] {
-        &self.reps
+        self.clustering.representatives()
+    }
+
+    /// Counters of the clustering.
+    pub fn stats(&self) -> &ClusterStats {
+        &self.clustering.stats
     }
 
     /// Records that could not be used.
@@ -809,32 +758,29 @@ impl SpilledCorpus {
         let mut ids = BufReader::with_capacity(1 << 20, reopen(&self.id_path)?);
         let mut rep_ids: HashMap<u32, String> = HashMap::new();
         let mut id = Vec::new();
-        let mut err: Option<Error> = None;
-        self.for_each_similarity(|d, rep, sim| {
-            if err.is_some() {
-                return;
-            }
-            let start = if d == 0 { 0 } else { self.id_ends[d as usize - 1] };
-            id.resize((self.id_ends[d as usize] - start) as usize, 0);
-            if let Err(e) = ids.read_exact(&mut id) {
-                err = Some(Error::io(&self.dir.0, e));
-                return;
-            }
+        let (reps, sims) = (self.clustering.representatives(), self.clustering.similarities());
+        for d in 0..self.samples.len() {
+            let start = if d == 0 { 0 } else { self.id_ends[d - 1] };
+            id.resize((self.id_ends[d] - start) as usize, 0);
+            ids.read_exact(&mut id).map_err(|e| Error::io(&self.id_path, e))?;
             let id = String::from_utf8_lossy(&id);
             if rep_ids.len() > SIG_CACHE {
                 rep_ids.clear();
             }
-            let rep_id = if rep == d {
+            let rep = reps[d];
+            let rep_id = if rep as usize == d {
                 id.to_string()
             } else {
-                rep_ids.entry(rep).or_insert_with(|| self.id(rep)).clone()
+                match rep_ids.get(&rep) {
+                    Some(r) => r.clone(),
+                    None => {
+                        let r = self.id(rep)?;
+                        rep_ids.insert(rep, r.clone());
+                        r
+                    }
+                }
             };
-            if let Err(e) = out.push(&id, &rep_id, sim) {
-                err = Some(e);
-            }
-        })?;
-        if let Some(e) = err {
-            return Err(e);
+            out.push(&id, &rep_id, sims[d])?;
         }
         out.commit()
     }
@@ -852,7 +798,7 @@ impl SpilledCorpus {
         }
         let mut out = AtomicFile::create(path, &self.input_paths)?;
         let mut bytes = Vec::new();
-        for (d, &rep) in self.reps.iter().enumerate() {
+        for (d, &rep) in self.clustering.representatives().iter().enumerate() {
             if rep as usize != d {
                 continue;
             }
@@ -878,7 +824,7 @@ impl SpilledCorpus {
         }
         let ranges = group_ranges(&self.places, self.inputs.len(), |p| p.source as usize);
         let record = |d: usize| -> Option<Option<Cow<'_, [u8]>>> {
-            if self.reps[d] as usize != d {
+            if !self.clustering.is_kept(d) {
                 return None;
             }
             let p = self.places[d];

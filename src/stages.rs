@@ -33,14 +33,18 @@ use arrow_array::types::{UInt32Type, UInt64Type};
 use arrow_schema::DataType;
 use rayon::prelude::*;
 
-use crate::cluster::UnionFind;
-use crate::dedup::{Dedup, DedupBuilder, LoadedText, Sketches, Verify};
+use crate::dedup::{Dedup, DedupBuilder, LoadedText, Verify};
 use crate::error::{BadRecord, Error, Result};
 use crate::io::input::{Outcome, read_input, stamp};
 use crate::io::load::{DocInfo, Loaded, end_input, load};
 use crate::io::parquet::{Cell, Kind, Table, for_each_batch, table_metadata};
 use crate::io::{Format, InputFile, ReadOptions, le_u32s, le_u64s};
 use crate::lsh::{self, LshParams};
+use crate::pipeline;
+use crate::pipeline::bucket::SortedKeys;
+use crate::pipeline::cluster::UnionFind;
+use crate::pipeline::signatures::Sketches;
+use crate::pipeline::verify::Plan;
 use crate::sketch::SketchParams;
 
 /// Version of the stage files' layout.
@@ -607,43 +611,30 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
     } else {
         Sketches::from_parts(k, sigs, samples, None, sets)
     };
-    let mut keys: Vec<(u32, u64, u32)> = Vec::new();
-    let band_cols =
-        [("band_id", DataType::UInt32), ("band_hash", DataType::UInt64), ("doc_id", DataType::UInt64)];
+    // the band hash is seeded with the band number, so it alone names a
+    // bucket, as in `dedup`
+    let mut keys: Vec<(u64, u32)> = Vec::new();
+    let band_cols = [("band_hash", DataType::UInt64), ("doc_id", DataType::UInt64)];
     for p in &band_files {
         for_each_batch(p, &band_cols, |b| {
-            let (band, hash, ids) = (u32_col(b, "band_id"), u64_col(b, "band_hash"), u64_col(b, "doc_id"));
+            let (hash, ids) = (u64_col(b, "band_hash"), u64_col(b, "doc_id"));
             for i in 0..b.num_rows() {
-                keys.push((band[i], hash[i], signed.dense(p, ids[i])?));
+                keys.push((hash[i], signed.dense(p, ids[i])?));
             }
             Ok(())
         })?;
     }
     let loaded = if texts.is_empty() { None } else { Some(load_texts(texts, &params, &shards, &dedup)?) };
     let mut report = LinkReport { documents: n, band_keys: keys.len() as u64, ..LinkReport::default() };
-    let mut uf = UnionFind::new(n as usize);
-    dedup.install_pool(|| {
-        keys.par_sort_unstable();
-        keys.dedup();
-        let buckets: Vec<&[(u32, u64, u32)]> =
-            keys.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)).filter(|g| g.len() > 1).collect();
-        let likeness = |a: u32, b: u32| dedup.likeness(&sk, a, b);
-        let mut pairs: Vec<(u32, u32)> = buckets
-            .par_iter()
-            .flat_map_iter(|g| {
-                let members: Vec<(u64, u32)> = g.iter().map(|&(_, h, d)| (h, d)).collect();
-                lsh::bucket_pairs(&members, &likeness)
-            })
-            .collect();
-        pairs.par_sort_unstable();
-        pairs.dedup();
-        report.candidate_pairs = pairs.len() as u64;
-        let opts = params.read_options();
-        let text = LoadedText { loaded: loaded.as_ref(), opts: &opts };
-        (report.linked_pairs, report.exact_checks) = dedup.link(&sk, &text, &pairs, &mut uf);
-    });
+    let opts = params.read_options();
+    let text = LoadedText { loaded: loaded.as_ref(), opts: &opts };
+    let clustering = dedup
+        .install_pool(|| pipeline::run(&dedup.rule(), &sk, &mut SortedKeys(keys), &text, Plan::IN_MEMORY))?;
+    report.candidate_pairs = clustering.stats.candidate_pairs;
+    report.linked_pairs = clustering.stats.verified_pairs;
+    report.exact_checks = clustering.stats.exact_checks;
     create_dir(out_dir)?;
-    let reps = uf.representatives();
+    let reps = clustering.representatives();
     let path = out_dir.join("edges.parquet");
     let fields = [("doc_id", Kind::U64), ("root_id", Kind::U64)];
     let mut out = Table::create(&path, &[], &fields)?;

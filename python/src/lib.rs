@@ -236,7 +236,7 @@ fn dedup(
     let d = builder(threshold, ngram, num_perm, char_ngram, seed, sketch, verify, bands, rows, threads)?
         .build()
         .map_err(to_py)?;
-    let clustering = py.detach(|| d.cluster_texts(&texts));
+    let clustering = py.detach(|| d.cluster_texts(&texts)).map_err(to_py)?;
     Ok(clustering.representatives().iter().map(|&r| r as usize).collect())
 }
 

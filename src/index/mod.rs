@@ -25,11 +25,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockW
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::dedup::{Dedup, Sketched};
+use crate::dedup::Dedup;
 use crate::error::Result;
 use crate::io::load::{StreamReport, stream};
 use crate::io::{InputFile, ReadOptions};
 use crate::lsh;
+use crate::pipeline::signatures::Sketched;
 use crate::shingle::jaccard;
 use crate::sketch::estimate;
 

@@ -136,7 +136,7 @@ fn library_and_cli_agree() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].as_str().unwrap().to_owned())
         .collect();
     let dedup = neardup::DedupBuilder::new().build().unwrap();
-    let lib = dedup.cluster_texts(&texts);
+    let lib = dedup.cluster_texts(&texts).unwrap();
     let out = run(&["dedup", s(&data("small.jsonl")), "--clusters", "-", "-q"]);
     let cli = clusters(&String::from_utf8(out.stdout).unwrap());
     let ids: Vec<&str> = cli.iter().map(|c| c.0.as_str()).collect();

@@ -1,0 +1,102 @@
+//! Bucketing: band keys grouped into buckets, wherever they are kept (sorted
+//! in memory, or merged from sorted runs on disk), and the candidate pairs a
+//! batch of buckets gives.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::lsh::{self, Likeness, LshParams};
+use crate::pipeline::signatures::Signatures;
+use crate::pipeline::verify::Rule;
+
+/// One bucket: the `(key, doc)` band keys of its members.
+pub(crate) type Bucket<'a> = &'a [(u64, u32)];
+
+/// What a batch of buckets is handed to.
+pub(crate) type BatchFn<'f> = dyn FnMut(&[Bucket<'_>]) -> Result<()> + 'f;
+
+/// A source of buckets: runs of band keys `(key, doc)` with one key and two
+/// members or more, members in document order, buckets in key order.
+pub(crate) trait Buckets {
+    /// Call `f` with successive batches of buckets.
+    fn for_each_batch(&mut self, f: &mut BatchFn<'_>) -> Result<()>;
+}
+
+/// Band keys in memory, sorted at once: one batch of every bucket.
+pub(crate) struct SortedKeys(pub(crate) Vec<(u64, u32)>);
+
+impl SortedKeys {
+    /// The band keys of every non-empty document.
+    pub(crate) fn of(lsh: LshParams, sigs: &(impl Signatures + ?Sized)) -> Result<SortedKeys> {
+        const CHUNK: u32 = 4096;
+        let n = sigs.len() as u32;
+        let k = sigs.num_perm();
+        let chunks: Vec<Vec<(u64, u32)>> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
+                let flat = sigs.sig_range(lo..hi)?;
+                let mut v = Vec::with_capacity((hi - lo) as usize * lsh.bands as usize);
+                for d in lo..hi {
+                    if sigs.samples(d) > 0 {
+                        let i = (d - lo) as usize;
+                        lsh::push_band_keys(lsh, &flat[i * k..(i + 1) * k], d, &mut v);
+                    }
+                }
+                Ok(v)
+            })
+            .collect::<Result<_>>()?;
+        Ok(SortedKeys(chunks.concat()))
+    }
+}
+
+impl Buckets for SortedKeys {
+    fn for_each_batch(&mut self, f: &mut BatchFn<'_>) -> Result<()> {
+        let keys = &mut self.0;
+        keys.par_sort_unstable();
+        keys.dedup();
+        let buckets: Vec<&[(u64, u32)]> = keys.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1).collect();
+        f(&buckets)
+    }
+}
+
+/// The candidate pairs of a batch of buckets, sorted and unique: all pairs
+/// of small buckets, pivots for large ones ([`lsh::bucket_pairs`]), judged
+/// by `rule` from `sigs`.
+pub(crate) fn batch_pairs(
+    rule: &Rule,
+    sigs: &(impl Signatures + ?Sized),
+    buckets: &[&[(u64, u32)]],
+) -> Result<Vec<(u32, u32)>> {
+    let per_bucket: Vec<Vec<(u32, u32)>> = buckets
+        .par_iter()
+        .map(|members| {
+            // a large bucket compares its pivots with every member: keep
+            // their signatures (a bounded cache, for spilled signatures)
+            let mut cache: HashMap<u32, Cow<'_, [u32]>> = HashMap::new();
+            let mut judge = |a: u32, b: u32| -> Result<Likeness> {
+                let samples = sigs.samples(a).min(sigs.samples(b));
+                if samples == 0 {
+                    return Ok(Likeness::No);
+                }
+                if cache.len() > 2 * lsh::MAX_PIVOTS {
+                    cache.clear();
+                }
+                for d in [a, b] {
+                    if let std::collections::hash_map::Entry::Vacant(e) = cache.entry(d) {
+                        e.insert(sigs.sig(d)?);
+                    }
+                }
+                Ok(rule.likeness_of(&cache[&a], &cache[&b], samples))
+            };
+            lsh::bucket_pairs(members, &mut judge)
+        })
+        .collect::<Result<_>>()?;
+    let mut pairs = per_bucket.concat();
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    Ok(pairs)
+}

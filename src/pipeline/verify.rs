@@ -1,0 +1,257 @@
+//! Verification: the likeness rule that judges a candidate pair from its
+//! signatures, and the [`Linker`] that links sure pairs, holds doubtful ones
+//! and settles them by exact Jaccard of their shingle sets. Every storage
+//! (memory, spill files, stage files) verifies through this one module.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::lsh::Likeness;
+use crate::pipeline::cluster::{ClusterStats, UnionFind};
+use crate::pipeline::signatures::Signatures;
+use crate::shingle::{ShingleKind, Shingler, jaccard};
+use crate::sketch::estimate;
+
+/// Bytes of re-read shingle sets kept between rounds of exact checks.
+const SET_CACHE_BYTES: usize = 256 << 20;
+
+/// Doubtful pairs settled together; the round size does not depend on the
+/// thread count, so results are the same on 1 thread or N.
+const ROUND: usize = 1024;
+
+/// Gives back a document's text by number, for the exact check of pairs
+/// whose estimate is too close to the threshold to trust. `Ok(None)`: no
+/// text is kept (the estimate decides); an error: the text could not be
+/// read back, which stops the run.
+pub(crate) trait TextSource: Sync {
+    fn text(&self, d: u32) -> Result<Option<Cow<'_, str>>>;
+}
+
+impl<S: AsRef<str> + Sync> TextSource for [S] {
+    fn text(&self, d: u32) -> Result<Option<Cow<'_, str>>> {
+        Ok(self.get(d as usize).map(|t| Cow::Borrowed(t.as_ref())))
+    }
+}
+
+/// The likeness rule: a threshold, and how far an estimate is trusted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rule {
+    pub(crate) threshold: f64,
+    /// How texts are shingled, to settle doubtful pairs from their texts.
+    pub(crate) shingle: ShingleKind,
+}
+
+impl Rule {
+    /// Half-width of the band around the threshold inside which a
+    /// signature estimate is not trusted: three standard errors of an
+    /// estimate from `samples` independent slots, plus two slots.
+    pub(crate) fn doubt(&self, samples: u32) -> f64 {
+        let k = f64::from(samples.max(1));
+        let t = self.threshold;
+        3.0 * (t * (1.0 - t) / k).sqrt() + 2.0 / k
+    }
+
+    /// How far the estimate of two signatures can be trusted, given the
+    /// fewer of their independent samples (0: an empty document).
+    pub(crate) fn likeness_of(&self, a: &[u32], b: &[u32], samples: u32) -> Likeness {
+        if samples == 0 {
+            return Likeness::No;
+        }
+        let (est, doubt) = (estimate(a, b), self.doubt(samples));
+        if est >= self.threshold + doubt {
+            Likeness::Surely
+        } else if est > self.threshold - doubt {
+            Likeness::Maybe
+        } else {
+            Likeness::No
+        }
+    }
+
+    /// The likeness of documents `a` and `b`.
+    pub(crate) fn likeness(&self, sigs: &(impl Signatures + ?Sized), a: u32, b: u32) -> Result<Likeness> {
+        let samples = sigs.samples(a).min(sigs.samples(b));
+        if samples == 0 {
+            return Ok(Likeness::No);
+        }
+        Ok(self.likeness_of(&sigs.sig(a)?, &sigs.sig(b)?, samples))
+    }
+
+    /// The similarity of a pair from what was kept: exact Jaccard of the
+    /// sets in exact mode, else the signature estimate (0 for an empty
+    /// document).
+    pub(crate) fn kept_similarity(&self, sigs: &(impl Signatures + ?Sized), a: u32, b: u32) -> Result<f64> {
+        if sigs.samples(a) == 0 || sigs.samples(b) == 0 {
+            return Ok(0.0);
+        }
+        if sigs.exact() {
+            if let (Some(x), Some(y)) = (sigs.set(a), sigs.set(b)) {
+                return Ok(jaccard(x, y));
+            }
+        }
+        Ok(estimate(&sigs.sig(a)?, &sigs.sig(b)?))
+    }
+}
+
+/// When doubtful pairs are settled and which pairs are judged at all.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Plan {
+    /// Settle the doubtful pairs whenever this many are held (they are
+    /// always settled at the end). Settling early changes no cluster: a
+    /// pair is linked exactly when its exact Jaccard reaches the threshold,
+    /// and skipped only when already inside one cluster.
+    pub(crate) doubtful_cap: usize,
+    /// Skip candidate pairs already inside one cluster before judging them
+    /// (worth it when reading a signature costs a disk read).
+    pub(crate) skip_joined: bool,
+}
+
+impl Plan {
+    /// Everything in memory: judge every pair, settle once at the end.
+    pub(crate) const IN_MEMORY: Plan = Plan { doubtful_cap: usize::MAX, skip_joined: false };
+}
+
+/// Links verified candidate pairs into clusters. Exact mode: a pair is
+/// linked when the exact Jaccard of the kept sets reaches the threshold.
+/// Estimate mode: pairs whose estimate is clearly above the threshold are
+/// linked, clearly below are dropped; the doubtful rest that would join two
+/// different clusters is settled by exact Jaccard of the two shingle sets
+/// (kept, or re-shingled from the texts; the estimate decides when no text
+/// is kept).
+pub(crate) struct Linker<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> {
+    rule: Rule,
+    sigs: &'a S,
+    texts: &'a T,
+    plan: Plan,
+    uf: UnionFind,
+    doubtful: Vec<(u32, u32)>,
+    stats: ClusterStats,
+}
+
+impl<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> Linker<'a, S, T> {
+    pub(crate) fn new(rule: Rule, sigs: &'a S, texts: &'a T, plan: Plan) -> Self {
+        let uf = UnionFind::new(sigs.len());
+        Linker { rule, sigs, texts, plan, uf, doubtful: Vec::new(), stats: ClusterStats::default() }
+    }
+
+    /// Verify a batch of candidate pairs (sorted, unique).
+    pub(crate) fn push(&mut self, pairs: &mut Vec<(u32, u32)>) -> Result<()> {
+        let t = Instant::now();
+        if self.plan.skip_joined {
+            let uf = &mut self.uf;
+            pairs.retain(|&(a, b)| uf.find(a) != uf.find(b));
+        }
+        self.stats.candidate_pairs += pairs.len() as u64;
+        let (rule, sigs) = (self.rule, self.sigs);
+        if sigs.exact() {
+            let ok: Vec<bool> = pairs
+                .par_iter()
+                .map(|&(a, b)| Ok(rule.kept_similarity(sigs, a, b)? >= rule.threshold))
+                .collect::<Result<_>>()?;
+            for (&(a, b), ok) in pairs.iter().zip(ok) {
+                if ok {
+                    self.uf.union(a, b);
+                    self.stats.verified_pairs += 1;
+                }
+            }
+        } else {
+            let verdicts: Vec<Likeness> =
+                pairs.par_iter().map(|&(a, b)| rule.likeness(sigs, a, b)).collect::<Result<_>>()?;
+            for (&(a, b), v) in pairs.iter().zip(verdicts) {
+                match v {
+                    Likeness::Surely => {
+                        self.uf.union(a, b);
+                        self.stats.verified_pairs += 1;
+                    }
+                    Likeness::Maybe => self.doubtful.push((a, b)),
+                    Likeness::No => {}
+                }
+            }
+        }
+        pairs.clear();
+        self.stats.verify_time += t.elapsed();
+        if self.doubtful.len() >= self.plan.doubtful_cap {
+            self.settle()?;
+        }
+        Ok(())
+    }
+
+    /// Settle what is still doubtful; the clusters and the counters.
+    pub(crate) fn finish(mut self) -> Result<(UnionFind, ClusterStats)> {
+        self.settle()?;
+        Ok((self.uf, self.stats))
+    }
+
+    /// Settle the doubtful pairs held so far (sorted by (a, b), so that
+    /// re-reading the texts walks the input forward and the set cache
+    /// hits), in fixed-size rounds: after each round the pairs that now fall
+    /// inside one cluster are skipped.
+    fn settle(&mut self) -> Result<()> {
+        let t = Instant::now();
+        let mut doubtful = std::mem::take(&mut self.doubtful);
+        doubtful.par_sort_unstable();
+        doubtful.dedup();
+        let (rule, sigs, texts) = (self.rule, self.sigs, self.texts);
+        let mut sets: HashMap<u32, Option<Vec<u64>>> = HashMap::new();
+        let mut cached_bytes = 0usize;
+        let mut rest = &doubtful[..];
+        while !rest.is_empty() {
+            let mut round: Vec<(u32, u32)> = Vec::with_capacity(ROUND);
+            while round.len() < ROUND {
+                let Some((&(a, b), tail)) = rest.split_first() else { break };
+                rest = tail;
+                if self.uf.find(a) != self.uf.find(b) {
+                    round.push((a, b));
+                }
+            }
+            // the sets of earlier rounds are a cache: bounded, it changes
+            // only speed
+            if cached_bytes > SET_CACHE_BYTES {
+                sets.clear();
+                cached_bytes = 0;
+            }
+            let mut need: Vec<u32> = round
+                .iter()
+                .flat_map(|&(a, b)| [a, b])
+                .filter(|&d| sigs.set(d).is_none() && !sets.contains_key(&d))
+                .collect();
+            need.sort_unstable();
+            need.dedup();
+            let fresh: Vec<Option<Vec<u64>>> = need
+                .par_iter()
+                .map_init(
+                    || Shingler::new(rule.shingle),
+                    |sh, &d| Ok(texts.text(d)?.map(|t| sh.shingle_set(&t))),
+                )
+                .collect::<Result<_>>()?;
+            cached_bytes += fresh.iter().map(|s| s.as_ref().map_or(0, |v| v.len() * 8 + 32)).sum::<usize>();
+            sets.extend(need.into_iter().zip(fresh));
+            let set_of = |d: u32| -> Option<&[u64]> {
+                match sigs.set(d) {
+                    Some(kept) => Some(kept),
+                    None => sets.get(&d).and_then(|s| s.as_deref()),
+                }
+            };
+            let ok: Vec<bool> = round
+                .par_iter()
+                .map(|&(a, b)| match (set_of(a), set_of(b)) {
+                    (Some(x), Some(y)) => Ok(jaccard(x, y) >= rule.threshold),
+                    // no text: the estimate decides
+                    _ => Ok(estimate(&sigs.sig(a)?, &sigs.sig(b)?) >= rule.threshold),
+                })
+                .collect::<Result<_>>()?;
+            self.stats.exact_checks += round.len() as u64;
+            for (&(a, b), ok) in round.iter().zip(ok) {
+                if ok {
+                    self.uf.union(a, b);
+                    self.stats.verified_pairs += 1;
+                }
+            }
+        }
+        self.stats.verify_time += t.elapsed();
+        Ok(())
+    }
+}
