@@ -4,13 +4,14 @@
 //! band keys -> candidate pairs -> verify -> union-find -> representatives.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
 use crate::error::{BadRecord, Error, Result};
-use crate::io::load::{Loaded, load_into};
+use crate::io::load::{Ids, Loaded, RecordSource, Tally, load_into, write_records};
 use crate::io::parquet::{Cell, Kind, Table};
 use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions};
 use crate::lsh::LshParams;
@@ -18,10 +19,12 @@ use crate::pipeline;
 use crate::pipeline::bucket::SortedKeys;
 use crate::pipeline::cluster::Clustering;
 use crate::pipeline::signatures::{SMALL_SET_MAX, Sketched, Sketches, small_set};
-use crate::pipeline::verify::{Plan, Rule, TextSource};
+use crate::pipeline::verify::{Plan, RecordTexts, Rule, TextSource};
 use crate::pool::Pool;
+use crate::report::SpillSummary;
 use crate::shingle::{ShingleKind, Shingler};
 use crate::sketch::{SKETCH_FORMAT_VERSION, SketchKind, SketchParams, Sketcher};
+use crate::spill::Spilled;
 
 /// How candidate pairs are checked against the threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -211,46 +214,74 @@ pub struct Dedup {
     pool: Pool,
 }
 
-/// The documents of a corpus, sketched and ready to cluster.
+/// The documents of a corpus, sketched and ready to cluster: in memory
+/// ([`Dedup::read`]) or in a work directory ([`Dedup::read_spilled`]).
 #[derive(Debug)]
 pub struct Corpus {
-    loaded: Loaded,
-    sketches: Sketches,
+    store: Store,
+    tally: Tally,
+    empty: usize,
     read_time: Duration,
 }
 
-/// Reads through a loaded corpus's retained input bytes (none: no text, the
-/// estimate decides).
-pub(crate) struct LoadedText<'a> {
-    pub(crate) loaded: Option<&'a Loaded>,
-    pub(crate) opts: &'a ReadOptions,
+/// Where a corpus's signatures, ids and records are kept.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per corpus
+enum Store {
+    Memory { loaded: Loaded, sketches: Sketches },
+    Spilled(Spilled),
 }
 
-impl TextSource for LoadedText<'_> {
-    fn text(&self, d: u32) -> Result<Option<Cow<'_, str>>> {
-        Ok(self.loaded.and_then(|l| l.text(d as usize, self.opts)))
-    }
+/// What a bounded-memory run reused from an earlier, interrupted run with
+/// the same inputs, parameters and spill directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Resumed {
+    /// Nothing: everything was done by this run.
+    Nothing,
+    /// Reading and sketching (signatures, ids, sorted runs of band keys).
+    Reading,
+    /// Reading, sketching and clustering.
+    Clustering,
 }
 
 impl Corpus {
+    pub(crate) fn spilled(s: Spilled, tally: Tally, read_time: Duration) -> Corpus {
+        Corpus { empty: s.empty_documents(), store: Store::Spilled(s), tally, read_time }
+    }
+
+    fn records(&self) -> &dyn RecordSource {
+        match &self.store {
+            Store::Memory { loaded, .. } => loaded,
+            Store::Spilled(s) => s,
+        }
+    }
+
+    fn ids(&self) -> &dyn Ids {
+        match &self.store {
+            Store::Memory { loaded, .. } => loaded,
+            Store::Spilled(s) => s,
+        }
+    }
+
     /// Number of documents (bad records excluded).
     pub fn len(&self) -> usize {
-        self.loaded.docs.len()
+        self.records().len()
     }
 
     /// True when there are no documents.
     pub fn is_empty(&self) -> bool {
-        self.loaded.docs.is_empty()
+        self.len() == 0
     }
 
     /// The id of document `i` (input order).
-    pub fn id(&self, i: usize) -> &str {
-        &self.loaded.docs[i].id
+    pub fn id(&self, i: usize) -> Result<Cow<'_, str>> {
+        self.ids().id(i)
     }
 
     /// The records that could not be used, in input order.
     pub fn bad_records(&self) -> &[BadRecord] {
-        &self.loaded.bad
+        &self.tally.bad
     }
 
     /// Inputs that could not be read to their end (truncated or corrupt
@@ -258,55 +289,104 @@ impl Corpus {
     /// used; each failure is also among [`Corpus::bad_records`], with its
     /// offset.
     pub fn failed_inputs(&self) -> &[String] {
-        &self.loaded.failed
+        &self.tally.failed
     }
 
     /// Documents with no shingles (never anybody's duplicate).
     pub fn empty_documents(&self) -> usize {
-        self.sketches.empty_documents()
+        self.empty
     }
 
     /// Bytes of input read.
     pub fn input_bytes(&self) -> u64 {
-        self.loaded.input_bytes
+        self.tally.input_bytes
     }
 
     /// Bytes of document text.
     pub fn text_bytes(&self) -> u64 {
-        self.loaded.text_bytes
+        self.tally.text_bytes
     }
 
-    /// Every document's shingle set (sorted, unique hashes), kept when
-    /// verification is [`Verify::Exact`].
+    /// Every document's shingle set (sorted, unique hashes), kept in memory
+    /// when verification is [`Verify::Exact`].
     pub fn shingle_sets(&self) -> Option<&[Vec<u64>]> {
-        self.sketches.sets()
+        match &self.store {
+            Store::Memory { sketches, .. } => sketches.sets(),
+            Store::Spilled(_) => None,
+        }
     }
 
-    /// Time spent reading, normalizing, shingling and sketching.
+    /// Time spent reading, normalizing, shingling and sketching (in the run
+    /// that did it, when it was resumed).
     pub fn read_time(&self) -> Duration {
         self.read_time
+    }
+
+    /// What a bounded-memory run wrote to its work directory (`None` in
+    /// memory).
+    pub fn spill(&self) -> Option<SpillSummary> {
+        match &self.store {
+            Store::Memory { .. } => None,
+            Store::Spilled(s) => Some(SpillSummary { bytes: s.spill_bytes, runs: s.runs() as u64 }),
+        }
+    }
+
+    /// What this run reused from an earlier, interrupted one.
+    pub fn resumed(&self) -> Resumed {
+        match &self.store {
+            Store::Spilled(s) if s.resumed() == 2 => Resumed::Clustering,
+            Store::Spilled(s) if s.resumed() == 1 => Resumed::Reading,
+            _ => Resumed::Nothing,
+        }
+    }
+
+    /// Keep the work directory of a bounded-memory run when this corpus is
+    /// dropped (after a failure to write an output, so that a rerun with
+    /// the same spill directory reuses the finished work); its path.
+    pub fn keep_spill_dir(&mut self) -> Option<&Path> {
+        match &mut self.store {
+            Store::Memory { .. } => None,
+            Store::Spilled(s) => Some(s.keep()),
+        }
     }
 
     /// Write one row per document, in input order: `id`, `cluster` (the
     /// representative's id), `similarity` (to the representative); JSON
     /// lines, or Parquet (see [`OutputFormat`]).
     pub fn write_clusters(&self, clustering: &Clustering, path: &Path, format: OutputFormat) -> Result<()> {
-        let mut out = ClusterWriter::create(path, &self.loaded.input_paths(), format)?;
-        for (i, doc) in self.loaded.docs.iter().enumerate() {
-            let rep = &self.loaded.docs[clustering.representatives()[i] as usize].id;
-            out.push(&doc.id, rep, clustering.similarities()[i])?;
-        }
+        let mut out = ClusterWriter::create(path, &self.records().input_paths(), format)?;
+        let ids = self.ids();
+        let (reps, sims) = (clustering.representatives(), clustering.similarities());
+        // representatives' ids, looked up once per cluster (a bounded cache)
+        let mut rep_ids: HashMap<u32, String> = HashMap::new();
+        ids.for_each_id(&mut |d, id| {
+            let rep = reps[d];
+            if rep as usize == d {
+                return out.push(id, id, sims[d]);
+            }
+            if rep_ids.len() > REP_ID_CACHE {
+                rep_ids.clear();
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) = rep_ids.entry(rep) {
+                e.insert(ids.id(rep as usize)?.into_owned());
+            }
+            out.push(id, &rep_ids[&rep], sims[d])
+        })?;
         out.commit()
     }
 
     /// Write the deduplicated corpus: the records of representatives and
     /// singletons, copied byte for byte from the input. Line-based inputs
-    /// give one file; whole-file (text) inputs give a directory of copies.
+    /// give one file; whole-file (text) inputs give a directory of copies;
+    /// Parquet inputs give the kept rows in their schema.
     pub fn write_deduplicated(&self, clustering: &Clustering, path: &Path) -> Result<()> {
-        self.loaded
-            .write_records(path, |d| clustering.is_kept(d).then(|| self.loaded.record(d).map(Cow::Borrowed)))
+        let records = self.records();
+        write_records(records, path, |d| clustering.is_kept(d).then(|| records.record(d)))
     }
 }
+
+/// Representatives' ids kept while writing the clusters.
+const REP_ID_CACHE: usize = 1 << 16;
 
 /// The clusters output, one row per document: JSON lines
 /// `{"id", "cluster", "similarity"}` or the same columns in Parquet.
@@ -478,18 +558,22 @@ impl Dedup {
         let sketch = |text: &str| self.sketch_text(text);
         let keep = keep_records || self.verify == Verify::Estimate;
         let mut sketches = Sketches::new(k, self.verify == Verify::Exact, 0);
-        let loaded = self.pool.install(|| {
+        let mut loaded = self.pool.install(|| {
             load_into(inputs, &self.read, keep, self.strict, &sketch, &mut |v| sketches.push(v), progress)
         })?;
-        let mut corpus = Corpus { loaded, sketches, read_time: Duration::ZERO };
-        corpus.read_time = start.elapsed();
-        Ok(corpus)
+        let tally = std::mem::take(&mut loaded.tally);
+        let empty = sketches.empty_documents();
+        Ok(Corpus { store: Store::Memory { loaded, sketches }, tally, empty, read_time: start.elapsed() })
     }
 
     /// Cluster a read corpus.
     pub fn cluster(&self, corpus: &Corpus) -> Result<Clustering> {
-        let source = LoadedText { loaded: Some(&corpus.loaded), opts: &self.read };
-        self.pool.install(|| self.cluster_in_memory(&corpus.sketches, &source))
+        match &corpus.store {
+            Store::Memory { loaded, sketches } => {
+                self.pool.install(|| self.cluster_in_memory(sketches, &RecordTexts(Some(loaded))))
+            }
+            Store::Spilled(s) => s.cluster(self),
+        }
     }
 
     /// Cluster in-memory texts (index = input order).

@@ -30,15 +30,31 @@ pub enum Error {
     /// Two sketches made with different parameters were compared.
     #[error("incompatible sketches: {0}")]
     Incompatible(String),
-    /// A saved index could not be opened: truncated, corrupted, or written by
-    /// a newer neardup.
+    /// A file neardup wrote (a saved index, a stage file, a work directory's
+    /// checkpoint) or an input that changed while it was read cannot be
+    /// used: truncated, corrupted, altered, or written by a newer neardup.
     #[error("{}: {reason}", path.display())]
-    BadIndex {
-        /// The index file.
+    Corrupt {
+        /// The file.
         path: PathBuf,
         /// What is wrong with it.
         reason: String,
     },
+    /// A work directory is in use by another run.
+    #[error("{}: {reason}", path.display())]
+    Busy {
+        /// The directory.
+        path: PathBuf,
+        /// Why it cannot be used now.
+        reason: String,
+    },
+    /// A combination of inputs, outputs and parameters this version cannot
+    /// process (each part valid on its own).
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    /// A failure inside neardup that no input explains (a bug).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// An output path names one of the inputs.
     #[error("refusing to overwrite input file {}", .0.display())]
     WouldOverwriteInput(PathBuf),

@@ -40,7 +40,7 @@ pub mod stages;
 mod synth;
 mod truth;
 
-pub use crate::dedup::{Corpus, Dedup, DedupBuilder, Verify};
+pub use crate::dedup::{Corpus, Dedup, DedupBuilder, Resumed, Verify};
 pub use crate::error::{BadRecord, Error, Result};
 pub use crate::index::{INDEX_FORMAT_VERSION, Index, Match, Verdict};
 pub use crate::io::{
@@ -55,7 +55,6 @@ pub use crate::report::{ParamSummary, SpillSummary, Summary, Timings};
 pub use crate::score::{Scores, score};
 pub use crate::shingle::{Shingle, ShingleKind, Shingler, jaccard};
 pub use crate::sketch::{SKETCH_FORMAT_VERSION, Signature, SketchKind, SketchParams, Sketcher};
-pub use crate::spill::SpilledCorpus;
 pub use crate::synth::{Mutation, SynthOptions, SynthStats, generate, paragraphs};
 pub use crate::truth::{TruthPair, similar_pairs};
 

@@ -18,6 +18,7 @@ mod stages_cmd;
 /// Exit codes.
 const EXIT_INTERNAL: u8 = 1;
 const EXIT_INPUT: u8 = 2;
+const EXIT_BUSY: u8 = 3;
 
 #[derive(Parser)]
 #[command(
@@ -370,8 +371,11 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
             Some(
                 neardup::Error::InvalidParameter(_)
                 | neardup::Error::BadRecord(_)
-                | neardup::Error::WouldOverwriteInput(_),
+                | neardup::Error::WouldOverwriteInput(_)
+                | neardup::Error::Unsupported(_)
+                | neardup::Error::Corrupt { .. },
             ) => EXIT_INPUT,
+            Some(neardup::Error::Busy { .. }) => EXIT_BUSY,
             _ => EXIT_INTERNAL,
         };
         Failure { code, error }
@@ -436,30 +440,50 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
     let builder = args.params.builder(&args.input.read);
     let dedup = builder.build()?;
     let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
-    if let Some(max) = args.max_memory {
-        return run_dedup_spilled(&args, &dedup, &inputs, max, start);
-    }
-    let corpus =
-        with_progress(&inputs, args.quiet, |progress| dedup.read(&inputs, args.output.is_some(), progress))?;
-    report_bad_records(&corpus, args.quiet);
+    let spill_dir = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let mut corpus = with_progress(&inputs, args.quiet, |progress| match args.max_memory {
+        Some(max) => dedup.read_spilled(&inputs, &spill_dir, max, progress),
+        None => dedup.read(&inputs, args.output.is_some(), progress),
+    })?;
+    print_bad_records(corpus.bad_records(), args.quiet);
     let clustering = dedup.cluster(&corpus)?;
+    if !args.quiet && corpus.resumed() != neardup::Resumed::Nothing {
+        let what = if corpus.resumed() == neardup::Resumed::Reading {
+            "reading and sketching"
+        } else {
+            "reading, sketching and clustering"
+        };
+        eprintln!("neardup: resumed: {what} reused from an earlier run in {}", spill_dir.display());
+    }
 
     let t_write = Instant::now();
-    if let Some(p) = &args.clusters {
-        corpus
-            .write_clusters(&clustering, p, args.table.format())
-            .with_context(|| format!("writing clusters to {}", p.display()))?;
-    }
-    if let Some(p) = &args.output {
-        corpus
-            .write_deduplicated(&clustering, p)
-            .with_context(|| format!("writing output to {}", p.display()))?;
+    let written = (|| -> anyhow::Result<()> {
+        if let Some(p) = &args.clusters {
+            corpus
+                .write_clusters(&clustering, p, args.table.format())
+                .with_context(|| format!("writing clusters to {}", p.display()))?;
+        }
+        if let Some(p) = &args.output {
+            corpus
+                .write_deduplicated(&clustering, p)
+                .with_context(|| format!("writing output to {}", p.display()))?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = written {
+        // the clusters are done: a rerun with the same --spill-dir starts from them
+        return Err(match corpus.keep_spill_dir() {
+            Some(kept) => {
+                e.context(format!("the finished work is kept in {}; rerun to reuse it", kept.display()))
+            }
+            None => e,
+        }
+        .into());
     }
     if let Some(p) = &args.bad_records {
         write_bad_records(p, corpus.bad_records(), &args.input.inputs)?;
     }
-    let write_time = t_write.elapsed();
-    let summary = Summary::new(&dedup, &corpus, &clustering, write_time, start.elapsed());
+    let summary = Summary::new(&dedup, &corpus, &clustering, t_write.elapsed(), start.elapsed());
     let summary = finish_summary(summary, args.summary_json.as_deref(), &args.input.inputs)?;
     let mut err = std::io::stderr().lock();
     for w in summary.warnings() {
@@ -467,54 +491,6 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
     }
     if !args.quiet {
         err.write_all(summary.to_text().as_bytes())?;
-    }
-    inputs_complete(corpus.failed_inputs())
-}
-
-/// `dedup --max-memory`: the bounded-memory path, same outputs.
-fn run_dedup_spilled(
-    args: &DedupArgs,
-    dedup: &neardup::Dedup,
-    inputs: &[neardup::InputFile],
-    max_memory: u64,
-    start: Instant,
-) -> Result<(), Failure> {
-    let spill_dir = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
-    let mut corpus = with_progress(inputs, args.quiet, |progress| {
-        dedup.read_spilled(inputs, &spill_dir, max_memory, progress)
-    })?;
-    if !args.quiet && corpus.resumed > 0 {
-        let what =
-            if corpus.resumed == 1 { "reading and sketching" } else { "reading, sketching and clustering" };
-        eprintln!("neardup: resumed: {what} reused from an earlier run in {}", spill_dir.display());
-    }
-    print_bad_records(corpus.bad_records(), args.quiet);
-    let t_write = Instant::now();
-    let written = (|| -> anyhow::Result<()> {
-        if let Some(p) = &args.clusters {
-            corpus
-                .write_clusters(p, args.table.format())
-                .with_context(|| format!("writing clusters to {}", p.display()))?;
-        }
-        if let Some(p) = &args.output {
-            corpus.write_deduplicated(p).with_context(|| format!("writing output to {}", p.display()))?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = written {
-        // the clusters are done: a rerun with the same --spill-dir starts from them
-        let kept = corpus.keep_spill_dir().to_path_buf();
-        return Err(e
-            .context(format!("the finished work is kept in {}; rerun to reuse it", kept.display()))
-            .into());
-    }
-    if let Some(p) = &args.bad_records {
-        write_bad_records(p, corpus.bad_records(), &args.input.inputs)?;
-    }
-    let summary = Summary::new_spilled(dedup, &corpus, t_write.elapsed(), start.elapsed());
-    let summary = finish_summary(summary, args.summary_json.as_deref(), &args.input.inputs)?;
-    if !args.quiet {
-        std::io::stderr().lock().write_all(summary.to_text().as_bytes())?;
     }
     inputs_complete(corpus.failed_inputs())
 }
@@ -550,10 +526,6 @@ fn finish_summary(
         f.commit()?;
     }
     Ok(summary)
-}
-
-fn report_bad_records(corpus: &neardup::Corpus, quiet: bool) {
-    print_bad_records(corpus.bad_records(), quiet);
 }
 
 fn print_bad_records(bad: &[neardup::BadRecord], quiet: bool) {
@@ -655,7 +627,7 @@ fn run_truth(args: TruthArgs) -> Result<(), Failure> {
     }
     let start = Instant::now();
     let corpus = dedup.read(&inputs, false, &|_| {}).map_err(input_failure)?;
-    report_bad_records(&corpus, false);
+    print_bad_records(corpus.bad_records(), false);
     let sets = corpus.shingle_sets().context("shingle sets were not kept")?;
     let pairs = dedup.install_pool(|| neardup::similar_pairs(sets, args.threshold));
     let mut out = neardup::AtomicFile::create(&args.output, &args.input.inputs)?;
@@ -663,9 +635,9 @@ fn run_truth(args: TruthArgs) -> Result<(), Failure> {
     for p in &pairs {
         line.clear();
         line.push_str("{\"a\":");
-        line.push_str(&serde_json::to_string(corpus.id(p.a as usize)).context("encoding an id")?);
+        line.push_str(&serde_json::to_string(&*corpus.id(p.a as usize)?).context("encoding an id")?);
         line.push_str(",\"b\":");
-        line.push_str(&serde_json::to_string(corpus.id(p.b as usize)).context("encoding an id")?);
+        line.push_str(&serde_json::to_string(&*corpus.id(p.b as usize)?).context("encoding an id")?);
         line.push_str(&format!(",\"jaccard\":{}}}\n", p.jaccard));
         out.write_all(line.as_bytes())?;
     }

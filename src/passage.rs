@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::hash::{Roller, token_hash};
-use crate::io::load::{Loaded, load};
+use crate::io::load::{Loaded, RecordSource, load};
 use crate::io::parquet::{Cell, Kind, Table};
 use crate::io::{AtomicFile, Format, InputFile, OutputFormat, ReadOptions};
 use crate::normalize::Tokenizer;
@@ -710,9 +710,9 @@ impl PassageRun {
 
     /// Records that could not be used (inputs, then references).
     pub fn bad_records(&self) -> Vec<crate::error::BadRecord> {
-        let mut v = self.loaded.bad.clone();
+        let mut v = self.loaded.tally.bad.clone();
         if let Some(r) = &self.references {
-            v.extend(r.bad.iter().cloned());
+            v.extend(r.tally.bad.iter().cloned());
         }
         v
     }
@@ -720,21 +720,21 @@ impl PassageRun {
     /// Inputs and references that could not be read to their end (each also
     /// among [`PassageRun::bad_records`], with its offset).
     pub fn failed_inputs(&self) -> Vec<String> {
-        let mut v = self.loaded.failed.clone();
+        let mut v = self.loaded.tally.failed.clone();
         if let Some(r) = &self.references {
-            v.extend(r.failed.iter().cloned());
+            v.extend(r.tally.failed.iter().cloned());
         }
         v
     }
 
     /// Bytes of input read (references excluded).
     pub fn input_bytes(&self) -> u64 {
-        self.loaded.input_bytes
+        self.loaded.tally.input_bytes
     }
 
     /// Bytes of document text searched.
     pub fn text_bytes(&self) -> u64 {
-        self.loaded.text_bytes
+        self.loaded.tally.text_bytes
     }
 
     /// Bytes of text inside reported passages (overlaps counted once).
@@ -839,10 +839,22 @@ impl PassageRun {
     /// exactly the span bytes.
     pub fn write_stripped(&self, path: &std::path::Path) -> Result<()> {
         let spans: HashMap<u32, Vec<(usize, usize)>> = self.by_doc().map(|(d, ps)| (d, merged(ps))).collect();
-        self.loaded.write_records(path, |d| {
-            let record = self.loaded.record(d)?;
-            let Some(cut) = spans.get(&(d as u32)) else { return Some(Some(Cow::Borrowed(record))) };
-            Some(strip_record(self.loaded.format(d), &self.read_opts, record, cut).map(Cow::Owned))
+        let loaded = &self.loaded;
+        loaded.write_records(path, |d| {
+            let record = match RecordSource::record(loaded, d) {
+                Ok(r) => r,
+                Err(e) => return Some(Err(e)),
+            };
+            let Some(cut) = spans.get(&(d as u32)) else { return Some(Ok(record)) };
+            Some(strip_record(loaded.format(d), &self.read_opts, &record, cut).map(Cow::Owned).ok_or_else(
+                || Error::Corrupt {
+                    path: loaded.inputs[loaded.docs[d].file as usize].name.clone().into(),
+                    reason: format!(
+                        "document {} no longer parses: the input changed while it was read",
+                        d + 1
+                    ),
+                },
+            ))
         })
     }
 }

@@ -5,10 +5,9 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::dedup::{Corpus, Dedup, Verify};
-use crate::pipeline::cluster::{ClusterStats, Clustering};
+use crate::pipeline::cluster::Clustering;
 use crate::shingle::ShingleKind;
 use crate::sketch::SketchKind;
-use crate::spill::SpilledCorpus;
 
 /// Parameters of a run, as reported.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -110,34 +109,10 @@ pub struct SpillSummary {
     pub runs: u64,
 }
 
-/// The [`Facts`] of anything with a corpus' accessors ([`Corpus`] and
-/// [`SpilledCorpus`]).
-macro_rules! facts {
-    ($c:expr) => {
-        Facts {
-            documents: $c.len() as u64,
-            bad_records: $c.bad_records().len() as u64,
-            empty_documents: $c.empty_documents() as u64,
-            input_bytes: $c.input_bytes(),
-            text_bytes: $c.text_bytes(),
-            read_time: $c.read_time(),
-        }
-    };
-}
-
-/// What a summary needs to know of a corpus.
-struct Facts {
-    documents: u64,
-    bad_records: u64,
-    empty_documents: u64,
-    input_bytes: u64,
-    text_bytes: u64,
-    read_time: Duration,
-}
-
 impl Summary {
-    /// The summary of a finished run; `write` and `total` are the caller's
-    /// timings of writing and of the whole run.
+    /// The summary of a finished run, in memory or in bounded memory;
+    /// `write` and `total` are the caller's timings of writing and of the
+    /// whole run.
     pub fn new(
         dedup: &Dedup,
         corpus: &Corpus,
@@ -145,34 +120,16 @@ impl Summary {
         write: Duration,
         total: Duration,
     ) -> Summary {
-        let facts = facts!(corpus);
-        Summary::from_facts(dedup, &facts, &clustering.stats, write, total)
-    }
-
-    /// The summary of a run in bounded memory ([`Dedup::read_spilled`]).
-    pub fn new_spilled(dedup: &Dedup, corpus: &SpilledCorpus, write: Duration, total: Duration) -> Summary {
-        let facts = facts!(corpus);
-        let mut s = Summary::from_facts(dedup, &facts, corpus.stats(), write, total);
-        s.spill = Some(SpillSummary { bytes: corpus.spill_bytes, runs: corpus.runs as u64 });
-        s
-    }
-
-    fn from_facts(
-        dedup: &Dedup,
-        corpus: &Facts,
-        st: &ClusterStats,
-        write: Duration,
-        total: Duration,
-    ) -> Summary {
         let lsh = dedup.lsh_params();
         let sp = dedup.sketch_params();
+        let st = &clustering.stats;
         let total_s = total.as_secs_f64();
         Summary {
-            documents: corpus.documents,
-            bad_records: corpus.bad_records,
-            empty_documents: corpus.empty_documents,
-            input_bytes: corpus.input_bytes,
-            text_bytes: corpus.text_bytes,
+            documents: corpus.len() as u64,
+            bad_records: corpus.bad_records().len() as u64,
+            empty_documents: corpus.empty_documents() as u64,
+            input_bytes: corpus.input_bytes(),
+            text_bytes: corpus.text_bytes(),
             duplicates: st.duplicates,
             clusters: st.clusters,
             largest_cluster: st.largest_cluster,
@@ -194,17 +151,17 @@ impl Summary {
                 verify: dedup.verify_mode(),
             },
             seconds: Timings {
-                read_sketch: corpus.read_time.as_secs_f64(),
+                read_sketch: corpus.read_time().as_secs_f64(),
                 candidates: st.candidates_time.as_secs_f64(),
                 verify: st.verify_time.as_secs_f64(),
                 cluster: st.cluster_time.as_secs_f64(),
                 write: write.as_secs_f64(),
                 total: total_s,
             },
-            mb_per_s: if total_s > 0.0 { corpus.input_bytes as f64 / 1e6 / total_s } else { 0.0 },
+            mb_per_s: if total_s > 0.0 { corpus.input_bytes() as f64 / 1e6 / total_s } else { 0.0 },
             threads: dedup.threads(),
             peak_rss_bytes: None,
-            spill: None,
+            spill: corpus.spill(),
         }
     }
 

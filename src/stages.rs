@@ -33,18 +33,18 @@ use arrow_array::types::{UInt32Type, UInt64Type};
 use arrow_schema::DataType;
 use rayon::prelude::*;
 
-use crate::dedup::{Dedup, DedupBuilder, LoadedText, Verify};
+use crate::dedup::{Dedup, DedupBuilder, Verify};
 use crate::error::{BadRecord, Error, Result};
-use crate::io::input::{Outcome, read_input, stamp};
-use crate::io::load::{DocInfo, Loaded, end_input, load};
+use crate::io::input::{Record, Retained, stamp};
+use crate::io::load::{DocInfo, Loaded, RecordSource, Sink, load, read_all};
 use crate::io::parquet::{Cell, Kind, Table, for_each_batch, table_metadata};
 use crate::io::{Format, InputFile, ReadOptions, le_u32s, le_u64s};
 use crate::lsh::{self, LshParams};
 use crate::pipeline;
 use crate::pipeline::bucket::SortedKeys;
 use crate::pipeline::cluster::UnionFind;
-use crate::pipeline::signatures::Sketches;
-use crate::pipeline::verify::Plan;
+use crate::pipeline::signatures::{Sketched, Sketches};
+use crate::pipeline::verify::{Plan, RecordTexts};
 use crate::sketch::SketchParams;
 
 /// Version of the stage files' layout.
@@ -310,19 +310,21 @@ pub fn sign(
                 continue;
             }
         }
-        let info = sign_shard(
-            dedup,
-            &params,
-            input,
+        let base = done;
+        let info = ShardInfo {
             shard,
-            (bytes, mtime),
-            (&docs_path, &bands_path),
-            &mut report,
-            &mut |b| {
-                done += b;
-                progress(done);
-            },
-        )?;
+            input: input.name.clone(),
+            bytes,
+            mtime,
+            docs: 0,
+            ids_hash: 0,
+            complete: false,
+        };
+        let info =
+            sign_shard(dedup, &params, input, info, (&docs_path, &bands_path), &mut report, &move |b| {
+                progress(base + b)
+            })?;
+        done += bytes;
         report.shards.push(info);
     }
     Ok(report)
@@ -355,22 +357,67 @@ fn reusable(
     found
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Sign one shard: its documents into the docs table, their band keys into
+/// the bands table.
 fn sign_shard(
     dedup: &Dedup,
     params: &StageParams,
     input: &InputFile,
-    shard: u32,
-    (bytes, mtime): (u64, i64),
+    info: ShardInfo,
     (docs_path, bands_path): (&Path, &Path),
     report: &mut SignReport,
-    progress: &mut (dyn FnMut(u64) + Send),
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ShardInfo> {
+    struct Rows<'a> {
+        info: ShardInfo,
+        name: &'a str,
+        lsh: LshParams,
+        docs: Table,
+        bands: Table,
+        ids: xxhash_rust::xxh3::Xxh3,
+        sig_bytes: Vec<u8>,
+        set_bytes: Vec<u8>,
+        complete: bool,
+    }
+    impl Sink<Sketched> for Rows<'_> {
+        fn doc(&mut self, _: usize, r: Record<Sketched>) -> Result<()> {
+            if self.info.docs > u64::from(u32::MAX) {
+                return Err(Error::Unsupported(format!(
+                    "{}: more than 2^32 documents in one shard",
+                    self.name
+                )));
+            }
+            let doc_id = u64::from(self.info.shard) << 32 | self.info.docs;
+            self.info.docs += 1;
+            hash_id(&mut self.ids, &r.id);
+            let s = r.value;
+            self.sig_bytes.clear();
+            self.sig_bytes.extend(s.sig.iter().flat_map(|v| v.to_le_bytes()));
+            self.set_bytes.clear();
+            if let Some(set) = s.set.as_deref().or(s.small.as_deref()) {
+                self.set_bytes.extend(set.iter().flat_map(|v| v.to_le_bytes()));
+            }
+            self.docs.push(&[
+                Cell::U64(doc_id),
+                Cell::Str(&r.id),
+                Cell::U32(s.samples),
+                Cell::Bin(&self.sig_bytes),
+                Cell::Bin(&self.set_bytes),
+            ])?;
+            if s.samples > 0 {
+                for (band, key) in lsh::band_keys(self.lsh, &s.sig).enumerate() {
+                    self.bands.push(&[Cell::U32(band as u32), Cell::U64(key), Cell::U64(doc_id)])?;
+                }
+            }
+            Ok(())
+        }
+        fn end(&mut self, _: usize, retained: Retained) -> Result<()> {
+            self.complete = !retained.failed;
+            Ok(())
+        }
+    }
     let protect: Vec<PathBuf> = input.path.iter().cloned().collect();
     let k = params.sketch.num_perm as usize;
-    let lsh = LshParams { bands: params.bands, rows: params.rows };
-    let mut info =
-        ShardInfo { shard, input: input.name.clone(), bytes, mtime, docs: 0, ids_hash: 0, complete: false };
     let docs_fields = [
         ("doc_id", Kind::U64),
         ("id", Kind::Str),
@@ -379,67 +426,26 @@ fn sign_shard(
         ("set", Kind::Bin),
     ];
     let band_fields = [("band_id", Kind::U32), ("band_hash", Kind::U64), ("doc_id", Kind::U64)];
-    let mut docs = Table::create(docs_path, &protect, &docs_fields)?;
-    let mut bands = Table::create(bands_path, &protect, &band_fields)?;
-    let mut ids = xxhash_rust::xxh3::Xxh3::new();
-    let mut err: Option<Error> = None;
-    let from = report.bad.len();
-    let mut sig_bytes = Vec::with_capacity(4 * k);
-    let mut set_bytes = Vec::new();
+    let mut rows = Rows {
+        info,
+        name: &input.name,
+        lsh: LshParams { bands: params.bands, rows: params.rows },
+        docs: Table::create(docs_path, &protect, &docs_fields)?,
+        bands: Table::create(bands_path, &protect, &band_fields)?,
+        ids: xxhash_rust::xxh3::Xxh3::new(),
+        sig_bytes: Vec::with_capacity(4 * k),
+        set_bytes: Vec::new(),
+        complete: false,
+    };
     let sketch = |text: &str| dedup.sketch_text(text);
-    let retained = dedup.install_pool(|| {
-        read_input(input, &params.read_options(), false, &sketch, &mut |o, b| {
-            progress(b);
-            match o {
-                Outcome::Doc(r) if err.is_none() => {
-                    if info.docs > u64::from(u32::MAX) {
-                        err = Some(Error::param(format!(
-                            "{}: more than 2^32 documents in one shard",
-                            input.name
-                        )));
-                        return;
-                    }
-                    let doc_id = u64::from(shard) << 32 | info.docs;
-                    info.docs += 1;
-                    hash_id(&mut ids, &r.id);
-                    let s = r.value;
-                    sig_bytes.clear();
-                    sig_bytes.extend(s.sig.iter().flat_map(|v| v.to_le_bytes()));
-                    set_bytes.clear();
-                    if let Some(set) = s.set.as_deref().or(s.small.as_deref()) {
-                        set_bytes.extend(set.iter().flat_map(|v| v.to_le_bytes()));
-                    }
-                    let row = [
-                        Cell::U64(doc_id),
-                        Cell::Str(&r.id),
-                        Cell::U32(s.samples),
-                        Cell::Bin(&sig_bytes),
-                        Cell::Bin(&set_bytes),
-                    ];
-                    let mut res = docs.push(&row);
-                    if s.samples > 0 {
-                        for (band, key) in lsh::band_keys(lsh, &s.sig).enumerate() {
-                            if res.is_ok() {
-                                res =
-                                    bands.push(&[Cell::U32(band as u32), Cell::U64(key), Cell::U64(doc_id)]);
-                            }
-                        }
-                    }
-                    if let Err(e) = res {
-                        err = Some(e);
-                    }
-                }
-                Outcome::Doc(_) => {}
-                Outcome::Bad(b) => report.bad.push(b),
-            }
-        })
-    });
-    let retained = retained?;
-    if let Some(e) = err {
-        return Err(e);
-    }
-    end_input(input, &retained, dedup.is_strict(), &report.bad[from..], &mut report.failed)?;
-    info.complete = !retained.failed;
+    let opts = params.read_options();
+    let tally = dedup.install_pool(|| {
+        read_all(std::slice::from_ref(input), &opts, false, dedup.is_strict(), &sketch, &mut rows, progress)
+    })?;
+    report.bad.extend(tally.bad);
+    report.failed.extend(tally.failed);
+    let Rows { mut info, docs, bands, ids, complete, .. } = rows;
+    info.complete = complete;
     info.ids_hash = ids.digest();
     // the footers name the shard, whose counts are known only now; the
     // bands file is written last, so a shard is reused only when both are
@@ -626,8 +632,7 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
     }
     let loaded = if texts.is_empty() { None } else { Some(load_texts(texts, &params, &shards, &dedup)?) };
     let mut report = LinkReport { documents: n, band_keys: keys.len() as u64, ..LinkReport::default() };
-    let opts = params.read_options();
-    let text = LoadedText { loaded: loaded.as_ref(), opts: &opts };
+    let text = RecordTexts(loaded.as_ref());
     let clustering = dedup
         .install_pool(|| pipeline::run(&dedup.rule(), &sk, &mut SortedKeys(keys), &text, Plan::IN_MEMORY))?;
     report.candidate_pairs = clustering.stats.candidate_pairs;
@@ -838,9 +843,8 @@ pub fn filter(
         shard: info.shard,
         documents: loaded.docs.len() as u64,
         removed: removed.iter().filter(|&&r| r).count() as u64,
-        bad: loaded.bad.clone(),
+        bad: loaded.tally.bad.clone(),
     };
-    loaded
-        .write_records(output, |d| (!removed[d]).then(|| loaded.record(d).map(std::borrow::Cow::Borrowed)))?;
+    loaded.write_records(output, |d| (!removed[d]).then(|| RecordSource::record(&loaded, d)))?;
     Ok(report)
 }

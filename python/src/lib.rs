@@ -17,7 +17,8 @@ use neardup::{DedupBuilder, PassageBuilder, Scope, ShingleKind, SketchKind, Verd
 fn to_py(e: neardup::Error) -> PyErr {
     match e {
         neardup::Error::Io { .. }
-        | neardup::Error::BadIndex { .. }
+        | neardup::Error::Corrupt { .. }
+        | neardup::Error::Busy { .. }
         | neardup::Error::WouldOverwriteInput(_) => PyOSError::new_err(e.to_string()),
         _ => PyValueError::new_err(e.to_string()),
     }

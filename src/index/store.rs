@@ -166,7 +166,7 @@ impl Index {
     pub fn open_with_threads(path: impl AsRef<Path>, threads: Option<usize>) -> Result<Index> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let bad = |reason: String| Error::BadIndex { path: path.to_path_buf(), reason };
+        let bad = |reason: String| Error::Corrupt { path: path.to_path_buf(), reason };
         let body = check_envelope(&bytes).map_err(bad)?;
         let (params, docs, shards) = parse_body(body).map_err(|r| bad(format!("corrupted: {r}")))?;
         if params.sketch_format_version != SKETCH_FORMAT_VERSION {
@@ -432,7 +432,7 @@ mod tests {
             let p = dir.path().join("damaged.ndx");
             std::fs::write(&p, bytes).unwrap();
             match Index::open(&p) {
-                Err(Error::BadIndex { path, reason }) => {
+                Err(Error::Corrupt { path, reason }) => {
                     assert_eq!(path, p);
                     reason
                 }

@@ -287,6 +287,7 @@ const PIECE: usize = if cfg!(test) { 4 << 10 } else { 512 << 10 };
 /// Read one input, calling `f(text)` in parallel for every document and
 /// `sink` in input order with every outcome. Returns the input's bytes when
 /// `keep` is set (free for memory maps).
+#[cfg(test)]
 pub(crate) fn read_input<T: Send>(
     input: &InputFile,
     opts: &ReadOptions,

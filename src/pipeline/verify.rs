@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::io::input::record_text;
+use crate::io::load::RecordSource;
 use crate::lsh::Likeness;
 use crate::pipeline::cluster::{ClusterStats, UnionFind};
 use crate::pipeline::signatures::Signatures;
@@ -34,6 +36,32 @@ pub(crate) trait TextSource: Sync {
 impl<S: AsRef<str> + Sync> TextSource for [S] {
     fn text(&self, d: u32) -> Result<Option<Cow<'_, str>>> {
         Ok(self.get(d as usize).map(|t| Cow::Borrowed(t.as_ref())))
+    }
+}
+
+/// The texts of re-read records (`None`: no records, the estimate
+/// decides). A record that no longer parses means its input changed while
+/// it was read: an error.
+pub(crate) struct RecordTexts<'a, R: ?Sized>(pub(crate) Option<&'a R>);
+
+impl<R: RecordSource + ?Sized> TextSource for RecordTexts<'_, R> {
+    fn text(&self, d: u32) -> Result<Option<Cow<'_, str>>> {
+        let Some(src) = self.0 else { return Ok(None) };
+        let d = d as usize;
+        let input = src.input_of(d);
+        let record = src.record(d)?;
+        let changed = || Error::Corrupt {
+            path: src.inputs()[input].name.clone().into(),
+            reason: format!("document {} no longer parses: the input changed while it was read", d + 1),
+        };
+        Ok(Some(match record {
+            Cow::Borrowed(bytes) => {
+                record_text(src.format_of(input), src.opts(), bytes).ok_or_else(changed)?
+            }
+            Cow::Owned(bytes) => Cow::Owned(
+                record_text(src.format_of(input), src.opts(), &bytes).ok_or_else(changed)?.into_owned(),
+            ),
+        }))
     }
 }
 
