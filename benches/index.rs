@@ -19,7 +19,7 @@ fn index(c: &mut Criterion) {
     let maker = common::Pages::new();
     let pages: Vec<String> = (0..n as u64 + 1000).map(|i| maker.page(i)).collect();
     let index = pool.install(|| {
-        let index = Index::new(DedupBuilder::new().threads(1).build().unwrap());
+        let index = Index::new(&DedupBuilder::new().params().unwrap(), Some(1)).unwrap();
         for (i, p) in pages[..n].iter().enumerate() {
             index.insert(&format!("p{i}"), p);
         }

@@ -39,9 +39,10 @@ fn percentiles(mut ns: Vec<u64>) -> String {
 }
 
 fn run(pages: &common::Pages, n: u64, compact: bool) {
-    let dedup = DedupBuilder::new().threads(2).build().unwrap();
+    let params = DedupBuilder::new().params().unwrap();
     let rss0 = rss();
-    let index = if compact { Index::new_compact(dedup) } else { Index::new(dedup) };
+    let index =
+        if compact { Index::new_compact(&params, Some(2)) } else { Index::new(&params, Some(2)) }.unwrap();
     let t = Instant::now();
     let mut start = 0;
     while start < n {

@@ -33,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // One index for every worker: all of its methods take &self.
-    let index = Arc::new(Index::new(DedupBuilder::new().threshold(0.8).build()?));
+    let index = Arc::new(Index::new(&DedupBuilder::new().threshold(0.8).params()?, None)?);
     let next = Arc::new(AtomicUsize::new(0));
     let kept = Arc::new(Mutex::new(Vec::new()));
     let frontier = Arc::new(frontier);

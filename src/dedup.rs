@@ -15,6 +15,7 @@ use crate::io::load::{Ids, Loaded, RecordSource, Tally, load_into, write_records
 use crate::io::parquet::{Cell, Kind, Table};
 use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions};
 use crate::lsh::LshParams;
+use crate::params::{PARAMS_VERSION, Params};
 use crate::pipeline;
 use crate::pipeline::bucket::SortedKeys;
 use crate::pipeline::cluster::Clustering;
@@ -155,8 +156,9 @@ impl DedupBuilder {
         self
     }
 
-    /// Check the parameters and build.
-    pub fn build(self) -> Result<Dedup> {
+    /// Check the parameters and give them as a [`Params`] (what an
+    /// [`Index`](crate::Index) is made from).
+    pub fn params(&self) -> Result<Params> {
         if !(self.threshold > 0.0 && self.threshold <= 1.0) {
             return Err(Error::param(format!("threshold must be in (0, 1], got {}", self.threshold)));
         }
@@ -177,22 +179,26 @@ impl DedupBuilder {
             }
             None => LshParams::optimal(self.threshold, self.num_perm, fp, fn_),
         };
-        if self.read.text_field.is_empty() {
-            return Err(Error::param("the text field name is empty"));
-        }
-        let pool = Pool::new(self.threads)?;
-        let params = SketchParams {
+        let sketch = SketchParams {
             kind: self.sketch,
             num_perm: self.num_perm,
             seed: self.seed,
             shingle: self.shingle,
             version: SKETCH_FORMAT_VERSION,
         };
+        Ok(Params { version: PARAMS_VERSION, threshold: self.threshold, sketch, lsh, verify: self.verify })
+    }
+
+    /// Check the parameters and build.
+    pub fn build(self) -> Result<Dedup> {
+        let params = self.params()?;
+        if self.read.text_field.is_empty() {
+            return Err(Error::param("the text field name is empty"));
+        }
+        let pool = Pool::new(self.threads)?;
         Ok(Dedup {
-            threshold: self.threshold,
-            verify: self.verify,
-            sketcher: Sketcher::new(params),
-            lsh,
+            sketcher: Sketcher::new(params.sketch),
+            params,
             lsh_chosen: self.banding.is_none(),
             read: self.read,
             strict: self.strict,
@@ -204,10 +210,8 @@ impl DedupBuilder {
 /// A configured batch deduplicator. See the crate docs for an example.
 #[derive(Debug, Clone)]
 pub struct Dedup {
-    threshold: f64,
-    verify: Verify,
+    params: Params,
     sketcher: Sketcher,
-    lsh: LshParams,
     lsh_chosen: bool,
     read: ReadOptions,
     strict: bool,
@@ -443,9 +447,14 @@ fn push_json_str(out: &mut String, s: &str) {
 }
 
 impl Dedup {
+    /// The parameters that decide its results.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
     /// The threshold.
     pub fn threshold(&self) -> f64 {
-        self.threshold
+        self.params.threshold
     }
 
     /// The sketch parameters.
@@ -455,7 +464,7 @@ impl Dedup {
 
     /// The banding in use.
     pub fn lsh_params(&self) -> LshParams {
-        self.lsh
+        self.params.lsh
     }
 
     /// True when the banding was chosen from the threshold.
@@ -465,7 +474,7 @@ impl Dedup {
 
     /// The verification mode.
     pub fn verify_mode(&self) -> Verify {
-        self.verify
+        self.params.verify
     }
 
     /// How inputs are read.
@@ -508,7 +517,7 @@ impl Dedup {
     pub(crate) fn sketch_one(&self, shingler: &mut Shingler, text: &str) -> Sketched {
         let k = self.sketcher.params().num_perm as usize;
         let mut sig = vec![0u32; k];
-        match self.verify {
+        match self.params.verify {
             Verify::Estimate if self.sketcher.params().kind == SketchKind::Oph => {
                 let mut acc = self.sketcher.oph_accumulator(&mut sig);
                 let mut count = 0usize;
@@ -556,8 +565,8 @@ impl Dedup {
         let start = Instant::now();
         let k = self.sketcher.params().num_perm as usize;
         let sketch = |text: &str| self.sketch_text(text);
-        let keep = keep_records || self.verify == Verify::Estimate;
-        let mut sketches = Sketches::new(k, self.verify == Verify::Exact, 0);
+        let keep = keep_records || self.params.verify == Verify::Estimate;
+        let mut sketches = Sketches::new(k, self.params.verify == Verify::Exact, 0);
         let mut loaded = self.pool.install(|| {
             load_into(inputs, &self.read, keep, self.strict, &sketch, &mut |v| sketches.push(v), progress)
         })?;
@@ -585,7 +594,7 @@ impl Dedup {
                 .map_init(|| Shingler::new(shingle), |sh, t| self.sketch_one(sh, t.as_ref()))
                 .collect();
             let k = self.sketcher.params().num_perm as usize;
-            let mut sk = Sketches::new(k, self.verify == Verify::Exact, texts.len());
+            let mut sk = Sketches::new(k, self.params.verify == Verify::Exact, texts.len());
             for s in sketched {
                 sk.push(s);
             }
@@ -595,7 +604,7 @@ impl Dedup {
 
     /// The likeness rule of this deduplicator.
     pub(crate) fn rule(&self) -> Rule {
-        Rule { threshold: self.threshold, shingle: self.sketcher.params().shingle }
+        Rule { threshold: self.params.threshold, shingle: self.sketcher.params().shingle }
     }
 
     /// Bucket, verify and cluster signatures held in memory.
@@ -605,7 +614,7 @@ impl Dedup {
         texts: &(impl TextSource + ?Sized),
     ) -> Result<Clustering> {
         let t = Instant::now();
-        let mut keys = SortedKeys::of(self.lsh, sk)?;
+        let mut keys = SortedKeys::of(self.params.lsh, sk)?;
         let keys_time = t.elapsed();
         let mut c = pipeline::run(&self.rule(), sk, &mut keys, texts, Plan::IN_MEMORY)?;
         c.stats.candidates_time += keys_time;

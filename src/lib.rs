@@ -28,6 +28,7 @@ mod index;
 mod io;
 mod lsh;
 mod normalize;
+mod params;
 mod passage;
 mod pipeline;
 mod pool;
@@ -49,6 +50,7 @@ pub use crate::io::{
 };
 pub use crate::lsh::LshParams;
 pub use crate::normalize::{Token, Tokenizer};
+pub use crate::params::{PARAMS_VERSION, Params};
 pub use crate::passage::{DEFAULT_MIN_WORDS, Passage, PassageBuilder, PassageFinder, Scope};
 pub use crate::pipeline::cluster::{ClusterStats, Clustering, UnionFind};
 pub use crate::report::{ParamSummary, SpillSummary, Summary, Timings};

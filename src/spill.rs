@@ -816,3 +816,61 @@ impl Buckets for MergedRuns<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_work_directory_has_one_holder_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = lock(dir.path()).unwrap();
+        match lock(dir.path()) {
+            Err(Error::Busy { path, .. }) => assert_eq!(path, dir.path()),
+            other => panic!("a second holder: {other:?}"),
+        }
+        drop(first);
+        assert!(lock(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn a_checkpoint_whose_files_changed_length_is_not_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let input = InputFile {
+            path: Some(d.join("in.jsonl")),
+            name: "in.jsonl".into(),
+            format: Format::Jsonl,
+            compression: Compression::None,
+        };
+        let ck = ReadCheckpoint {
+            version: CHECKPOINT_VERSION,
+            docs: 2,
+            sources: vec![(None, Format::Jsonl)],
+            tally: Tally::default(),
+            runs: vec![24],
+            sig_bytes: 2 * 4 * 4,
+            id_bytes: 3,
+            spill_bytes: 0,
+            read_time: Duration::ZERO,
+        };
+        save(d, "read.json", &serde_json::to_vec(&ck).unwrap()).unwrap();
+        save(d, "tables.bin", &[0; 2 * ROW]).unwrap();
+        save(d, &run_name(0), &[0; 24]).unwrap();
+        save(d, "sigs.bin", &[0; 32]).unwrap();
+        save(d, "ids.bin", b"a:b").unwrap();
+        assert!(valid_checkpoint(d, std::slice::from_ref(&input), 4).is_some());
+        // a file cut short after the checkpoint (a crash before it reached
+        // the disk) makes the checkpoint unusable
+        for (name, len) in [("sigs.bin", 31), (&run_name(0)[..], 12), ("ids.bin", 2)] {
+            let full = std::fs::read(d.join(name)).unwrap();
+            std::fs::write(d.join(name), &full[..len]).unwrap();
+            assert!(valid_checkpoint(d, std::slice::from_ref(&input), 4).is_none(), "{name}");
+            std::fs::write(d.join(name), &full).unwrap();
+        }
+        assert!(valid_checkpoint(d, std::slice::from_ref(&input), 4).is_some());
+        // another signature size: not this run's files
+        assert!(valid_checkpoint(d, std::slice::from_ref(&input), 8).is_none());
+    }
+}

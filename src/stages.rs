@@ -33,44 +33,36 @@ use arrow_array::types::{UInt32Type, UInt64Type};
 use arrow_schema::DataType;
 use rayon::prelude::*;
 
-use crate::dedup::{Dedup, DedupBuilder, Verify};
+use crate::dedup::{Dedup, Verify};
 use crate::error::{BadRecord, Error, Result};
 use crate::io::input::{Record, Retained, stamp};
 use crate::io::load::{DocInfo, Loaded, RecordSource, Sink, load, read_all};
 use crate::io::parquet::{Cell, Kind, Table, for_each_batch, table_metadata};
 use crate::io::{Format, InputFile, ReadOptions, le_u32s, le_u64s};
 use crate::lsh::{self, LshParams};
+use crate::params::Params;
 use crate::pipeline;
 use crate::pipeline::bucket::SortedKeys;
 use crate::pipeline::cluster::UnionFind;
 use crate::pipeline::signatures::{Sketched, Sketches};
 use crate::pipeline::verify::{Plan, RecordTexts};
-use crate::sketch::SketchParams;
 
 /// Version of the stage files' layout.
-pub const STAGE_FORMAT_VERSION: u32 = 1;
+pub const STAGE_FORMAT_VERSION: u32 = 2;
 
 const KEY_STAGE: &str = "neardup.stage";
 const KEY_FINGERPRINT: &str = "neardup.fingerprint";
 const KEY_PARAMS: &str = "neardup.params";
 const KEY_SHARDS: &str = "neardup.shards";
 
-/// Everything that decides the stages' results: sketching, banding,
-/// verification and how inputs are read. Stored in every stage file.
+/// Everything that decides the stages' results: the deduplication
+/// [`Params`] and how inputs are read. Stored in every stage file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StageParams {
     /// [`STAGE_FORMAT_VERSION`].
     pub version: u32,
-    /// Similarity threshold.
-    pub threshold: f64,
-    /// Sketching.
-    pub sketch: SketchParams,
-    /// LSH bands.
-    pub bands: u32,
-    /// LSH rows per band.
-    pub rows: u32,
-    /// Verification mode.
-    pub verify: Verify,
+    /// Sketching, banding, threshold and verification.
+    pub params: Params,
     /// Input format.
     pub format: Format,
     /// Text field or column.
@@ -82,25 +74,19 @@ pub struct StageParams {
 impl StageParams {
     /// The parameters of `dedup`.
     pub fn of(dedup: &Dedup) -> StageParams {
-        let lsh = dedup.lsh_params();
         let read = dedup.read_options();
         StageParams {
             version: STAGE_FORMAT_VERSION,
-            threshold: dedup.threshold(),
-            sketch: *dedup.sketch_params(),
-            bands: lsh.bands,
-            rows: lsh.rows,
-            verify: dedup.verify_mode(),
+            params: dedup.params().clone(),
             format: read.format,
             text_field: read.text_field.clone(),
             id_field: read.id_field.clone(),
         }
     }
 
-    /// A short digest of the parameters (`ndp1-` and 16 hex digits).
+    /// A short digest of the parameters (`ndp2-` and 16 hex digits).
     pub fn fingerprint(&self) -> String {
-        let json = serde_json::to_string(self).unwrap_or_default();
-        format!("ndp{}-{:016x}", STAGE_FORMAT_VERSION, xxhash_rust::xxh3::xxh3_64(json.as_bytes()))
+        crate::params::digest(STAGE_FORMAT_VERSION, self)
     }
 
     /// How the inputs were read.
@@ -115,15 +101,7 @@ impl StageParams {
 
     /// A `Dedup` with these parameters, on `threads` threads (0: all).
     pub fn dedup(&self, threads: usize) -> Result<Dedup> {
-        let b = DedupBuilder::new()
-            .threshold(self.threshold)
-            .shingle(self.sketch.shingle)
-            .sketch(self.sketch.kind)
-            .num_perm(self.sketch.num_perm)
-            .seed(self.sketch.seed)
-            .banding(self.bands, self.rows)
-            .verify(self.verify)
-            .read_options(self.read_options());
+        let b = self.params.builder().read_options(self.read_options());
         if threads > 0 { b.threads(threads) } else { b }.build()
     }
 }
@@ -209,17 +187,7 @@ fn check_same(headers: &[Header]) -> Result<()> {
 }
 
 fn describe(p: &StageParams) -> String {
-    format!(
-        "threshold {}, {}, {} x {}, seed {}, {} x {} bands, verify {:?}",
-        p.threshold,
-        p.sketch.shingle,
-        p.sketch.kind,
-        p.sketch.num_perm,
-        p.sketch.seed,
-        p.bands,
-        p.rows,
-        p.verify
-    )
+    p.params.describe()
 }
 
 fn metadata(stage: &str, params: &StageParams, shards: &[ShardInfo]) -> Vec<(&'static str, String)> {
@@ -417,7 +385,7 @@ fn sign_shard(
         }
     }
     let protect: Vec<PathBuf> = input.path.iter().cloned().collect();
-    let k = params.sketch.num_perm as usize;
+    let k = params.params.sketch.num_perm as usize;
     let docs_fields = [
         ("doc_id", Kind::U64),
         ("id", Kind::Str),
@@ -429,7 +397,7 @@ fn sign_shard(
     let mut rows = Rows {
         info,
         name: &input.name,
-        lsh: LshParams { bands: params.bands, rows: params.rows },
+        lsh: params.params.lsh,
         docs: Table::create(docs_path, &protect, &docs_fields)?,
         bands: Table::create(bands_path, &protect, &band_fields)?,
         ids: xxhash_rust::xxh3::Xxh3::new(),
@@ -562,8 +530,8 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
     if n >= u64::from(u32::MAX) {
         return Err(Error::param(format!("{n} documents: one link handles fewer than 2^32")));
     }
-    let k = params.sketch.num_perm as usize;
-    let exact = params.verify == Verify::Exact;
+    let k = params.params.sketch.num_perm as usize;
+    let exact = params.params.verify == Verify::Exact;
     let mut signed = Signed { base: HashMap::new(), ids: Vec::with_capacity(n as usize) };
     for s in &shards {
         signed.base.insert(s.shard, signed.ids.len() as u32);

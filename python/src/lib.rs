@@ -105,11 +105,16 @@ impl PyIndex {
         compact: bool,
         threads: Option<usize>,
     ) -> PyResult<PyIndex> {
-        let dedup =
+        let params =
             builder(threshold, ngram, num_perm, char_ngram, seed, sketch, verify, bands, rows, threads)?
-                .build()
+                .params()
                 .map_err(to_py)?;
-        let inner = if compact { neardup::Index::new_compact(dedup) } else { neardup::Index::new(dedup) };
+        let inner = if compact {
+            neardup::Index::new_compact(&params, threads)
+        } else {
+            neardup::Index::new(&params, threads)
+        }
+        .map_err(to_py)?;
         Ok(PyIndex { inner })
     }
 
@@ -166,7 +171,7 @@ impl PyIndex {
     fn __repr__(&self) -> String {
         format!(
             "neardup.Index(threshold={}, len={}, compact={})",
-            self.inner.dedup().threshold(),
+            self.inner.params().threshold,
             self.inner.len(),
             if self.inner.is_compact() { "True" } else { "False" }
         )
@@ -189,7 +194,7 @@ impl PyIndex {
     /// The Jaccard threshold.
     #[getter]
     fn threshold(&self) -> f64 {
-        self.inner.dedup().threshold()
+        self.inner.params().threshold
     }
 
     /// True for a compact index.

@@ -90,8 +90,10 @@ pub(crate) struct QueryArgs {
 pub(crate) fn run(cmd: IndexCommand) -> Result<(), Failure> {
     match cmd {
         IndexCommand::Build(a) => {
-            let dedup = a.params.builder(&a.input.read).build()?;
-            let index = if a.compact { Index::new_compact(dedup) } else { Index::new(dedup) };
+            let params = a.params.builder(&a.input.read).params()?;
+            let threads = a.input.read.threads;
+            let index =
+                if a.compact { Index::new_compact(&params, threads) } else { Index::new(&params, threads) }?;
             grow(&index, &a.input, &a.output, a.verdicts.as_deref(), a.quiet)
         }
         IndexCommand::Add(a) => {
@@ -102,16 +104,15 @@ pub(crate) fn run(cmd: IndexCommand) -> Result<(), Failure> {
         IndexCommand::Query(a) => query(a),
         IndexCommand::Info { index } => {
             let index = open(&index, None)?;
-            let d = index.dedup();
-            let p = d.sketch_params();
-            let lsh = d.lsh_params();
+            let d = index.params();
+            let (p, lsh) = (&d.sketch, d.lsh);
             println!("documents     {}", index.len());
             println!("compact       {}", index.is_compact());
-            println!("threshold     {}", d.threshold());
+            println!("threshold     {}", d.threshold);
             println!("shingles      {}", p.shingle);
             println!("sketch        {} x {} (seed {})", p.kind, p.num_perm, p.seed);
             println!("bands x rows  {} x {}", lsh.bands, lsh.rows);
-            println!("verify        {}", format!("{:?}", d.verify_mode()).to_lowercase());
+            println!("verify        {}", format!("{:?}", d.verify).to_lowercase());
             println!("heap          {}", mb(index.heap_bytes()));
             Ok(())
         }

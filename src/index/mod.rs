@@ -30,6 +30,7 @@ use crate::error::Result;
 use crate::io::load::{StreamReport, stream};
 use crate::io::{InputFile, ReadOptions};
 use crate::lsh;
+use crate::params::Params;
 use crate::pipeline::signatures::Sketched;
 use crate::shingle::jaccard;
 use crate::sketch::estimate;
@@ -311,7 +312,7 @@ fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 /// ```
 /// use neardup::{DedupBuilder, Index, Verdict};
 ///
-/// let index = Index::new(DedupBuilder::new().threshold(0.8).build()?);
+/// let index = Index::new(&DedupBuilder::new().threshold(0.8).params()?, None)?;
 /// let page = "the quick brown fox jumps over the lazy dog near the river bank today";
 /// assert_eq!(index.insert("https://a.example/1", page), Verdict::New);
 /// match index.insert("https://b.example/2", &format!("{page}!")) {
@@ -341,22 +342,34 @@ impl std::fmt::Debug for Index {
 }
 
 impl Index {
-    /// An empty index with the parameters of `dedup` (threshold, shingles,
-    /// sketch, banding, verification).
-    pub fn new(dedup: Dedup) -> Index {
-        Index::with_docs(dedup, false)
+    /// An empty index with these parameters (threshold, shingles, sketch,
+    /// banding, verification); `threads` sizes the pool that
+    /// [`Index::insert_batch`] sketches on (`None`: rayon's global pool).
+    pub fn new(params: &Params, threads: Option<usize>) -> Result<Index> {
+        Index::with_docs(params, threads, false)
     }
 
     /// An empty compact index: 16 bits kept of each signature slot and no
     /// shingle sets, so every pair is verified by the signature estimate
     /// (whose error from the cut slots is below 2^-16).
-    pub fn new_compact(dedup: Dedup) -> Index {
-        Index::with_docs(dedup, true)
+    pub fn new_compact(params: &Params, threads: Option<usize>) -> Result<Index> {
+        Index::with_docs(params, threads, true)
     }
 
-    fn with_docs(dedup: Dedup, compact: bool) -> Index {
-        let docs = Docs::new(dedup.sketch_params().num_perm as usize, compact);
-        Index::from_parts(dedup, docs, (0..SHARDS).map(|_| Shard::default()).collect())
+    fn with_docs(params: &Params, threads: Option<usize>, compact: bool) -> Result<Index> {
+        let dedup = Index::dedup_of(params, threads)?;
+        let docs = Docs::new(params.sketch.num_perm as usize, compact);
+        Ok(Index::from_parts(dedup, docs, (0..SHARDS).map(|_| Shard::default()).collect()))
+    }
+
+    /// The sketcher, banding and pool an index works with.
+    fn dedup_of(params: &Params, threads: Option<usize>) -> Result<Dedup> {
+        let b = params.builder();
+        match threads {
+            Some(t) => b.threads(t),
+            None => b,
+        }
+        .build()
     }
 
     fn from_parts(dedup: Dedup, docs: Docs, shards: Vec<Shard>) -> Index {
@@ -375,8 +388,8 @@ impl Index {
     }
 
     /// The parameters this index was built with.
-    pub fn dedup(&self) -> &Dedup {
-        &self.dedup
+    pub fn params(&self) -> &Params {
+        self.dedup.params()
     }
 
     /// True for an index made by [`Index::new_compact`].
@@ -552,8 +565,9 @@ mod tests {
     #[test]
     fn insert_query_contains() {
         for compact in [false, true] {
-            let dedup = DedupBuilder::new().build().unwrap();
-            let index = if compact { Index::new_compact(dedup) } else { Index::new(dedup) };
+            let params = DedupBuilder::new().params().unwrap();
+            let index =
+                if compact { Index::new_compact(&params, None) } else { Index::new(&params, None) }.unwrap();
             assert_eq!(index.is_compact(), compact);
             assert!(index.is_empty());
             assert_eq!(index.insert("a", A), Verdict::New);
@@ -583,9 +597,9 @@ mod tests {
         let pages: Vec<(String, String)> = (0..40)
             .map(|i| (format!("p{}", i % 35), format!("{A} variant {} {}", i % 9, "extra ".repeat(i % 4))))
             .collect();
-        let one = Index::new(DedupBuilder::new().build().unwrap());
+        let one = Index::new(&DedupBuilder::new().params().unwrap(), None).unwrap();
         let singles: Vec<Verdict> = pages.iter().map(|(id, t)| one.insert(id, t)).collect();
-        let batch = Index::new(DedupBuilder::new().threads(2).build().unwrap());
+        let batch = Index::new(&DedupBuilder::new().params().unwrap(), Some(2)).unwrap();
         assert_eq!(batch.insert_batch(&pages), singles);
         assert!(singles.iter().any(|v| matches!(v, Verdict::Duplicate { .. })));
         assert_eq!(singles.iter().filter(|v| **v == Verdict::Exists).count(), 5);
@@ -638,7 +652,7 @@ mod tests {
     /// id raced by several threads is added by exactly one of them.
     #[test]
     fn concurrent_inserts_are_neither_lost_nor_duplicated() {
-        let index = Arc::new(Index::new(DedupBuilder::new().build().unwrap()));
+        let index = Arc::new(Index::new(&DedupBuilder::new().params().unwrap(), None).unwrap());
         let threads: Vec<_> = (0..8)
             .map(|t| {
                 let index = Arc::clone(&index);

@@ -43,9 +43,9 @@ const END: &[u8; 8] = b"NDUPIEND";
 const HEADER: usize = 16;
 const TRAILER: usize = 24;
 
-/// Everything needed to rebuild the index's [`Dedup`](crate::Dedup).
+/// The index's [`Params`](crate::Params) as format 1 stores them.
 #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-struct Params {
+struct Stored {
     threshold: f64,
     shingle: ShingleKind,
     sketch: SketchKind,
@@ -102,18 +102,17 @@ impl Index {
     }
 
     fn write_body(&self, docs: &Docs, w: &mut impl Write) -> std::io::Result<()> {
-        let d = &self.dedup;
-        let sp = d.sketch_params();
-        let params = Params {
-            threshold: d.threshold(),
-            shingle: sp.shingle,
-            sketch: sp.kind,
-            num_perm: sp.num_perm,
-            seed: sp.seed,
-            bands: d.lsh_params().bands,
-            rows: d.lsh_params().rows,
-            verify: d.verify_mode(),
-            sketch_format_version: sp.version,
+        let p = self.params();
+        let params = Stored {
+            threshold: p.threshold,
+            shingle: p.sketch.shingle,
+            sketch: p.sketch.kind,
+            num_perm: p.sketch.num_perm,
+            seed: p.sketch.seed,
+            bands: p.lsh.bands,
+            rows: p.lsh.rows,
+            verify: p.verify,
+            sketch_format_version: p.sketch.version,
             compact: matches!(docs.sigs, Sigs::Compact(_)),
         };
         let json = serde_json::to_vec(&params).map_err(std::io::Error::other)?;
@@ -278,10 +277,10 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn parse_body(body: &[u8]) -> std::result::Result<(Params, Docs, Vec<Shard>), String> {
+fn parse_body(body: &[u8]) -> std::result::Result<(Stored, Docs, Vec<Shard>), String> {
     let mut c = Cursor { bytes: body, pos: 0 };
     let plen = c.u32("parameters")?;
-    let params: Params = serde_json::from_slice(c.take(u64::from(plen), "parameters")?)
+    let params: Stored = serde_json::from_slice(c.take(u64::from(plen), "parameters")?)
         .map_err(|e| format!("parameters: {e}"))?;
     let n = c.u64("document count")?;
     if n > super::MAX_DOCS as u64 {
@@ -361,8 +360,9 @@ mod tests {
     use crate::error::Error;
 
     fn sample(compact: bool, verify: Verify) -> Index {
-        let dedup = DedupBuilder::new().verify(verify).build().unwrap();
-        let index = if compact { Index::new_compact(dedup) } else { Index::new(dedup) };
+        let params = DedupBuilder::new().verify(verify).params().unwrap();
+        let index =
+            if compact { Index::new_compact(&params, None) } else { Index::new(&params, None) }.unwrap();
         for i in 0..60 {
             index.insert(&format!("page-{i}-é"), &format!("{A} {}", "variation ".repeat(i % 5)));
         }
@@ -382,7 +382,7 @@ mod tests {
                 let back = Index::open(&p1).unwrap();
                 assert_eq!(back.len(), index.len());
                 assert_eq!(back.is_compact(), compact);
-                assert_eq!(back.dedup().verify_mode(), verify);
+                assert_eq!(back.params().verify, verify);
                 assert_eq!(*super::read(&back.docs), *super::read(&index.docs));
                 let p2 = dir.path().join("b.ndx");
                 back.save(&p2).unwrap();
@@ -400,7 +400,7 @@ mod tests {
     /// each saved page finds itself through its buckets.
     #[test]
     fn save_during_inserts_is_consistent() {
-        let index = std::sync::Arc::new(Index::new(DedupBuilder::new().build().unwrap()));
+        let index = std::sync::Arc::new(Index::new(&DedupBuilder::new().params().unwrap(), None).unwrap());
         let writer = {
             let index = std::sync::Arc::clone(&index);
             std::thread::spawn(move || {
@@ -463,7 +463,7 @@ mod tests {
     fn a_consistent_but_invalid_body_is_refused() {
         // a body with a bucket naming a missing document, checksummed as if valid
         let mut body = Vec::new();
-        let index = Index::new(DedupBuilder::new().build().unwrap());
+        let index = Index::new(&DedupBuilder::new().params().unwrap(), None).unwrap();
         index.write_body(&super::read(&index.docs), &mut body).unwrap();
         let n = body.len();
         body[n - 8..].copy_from_slice(&1u64.to_le_bytes()); // one bucket in the last shard

@@ -12,7 +12,7 @@ fn index_verdicts_agree_with_dedup_clusters() {
     let clusters = clusters(&String::from_utf8(out.stdout).unwrap());
     let records: Vec<serde_json::Value> =
         std::fs::read_to_string(&input).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let index = neardup::Index::new(neardup::DedupBuilder::new().build().unwrap());
+    let index = neardup::Index::new(&neardup::DedupBuilder::new().params().unwrap(), None).unwrap();
     for (rec, (id, rep, _)) in records.iter().zip(&clusters) {
         let verdict = index.insert(id, rec["text"].as_str().unwrap());
         match verdict {
@@ -39,8 +39,10 @@ fn small_index(compact: bool) -> (neardup::Index, Vec<(String, String)>) {
             (id, v["text"].as_str().unwrap().to_owned())
         })
         .collect();
-    let dedup = neardup::DedupBuilder::new().build().unwrap();
-    let index = if compact { neardup::Index::new_compact(dedup) } else { neardup::Index::new(dedup) };
+    let params = neardup::DedupBuilder::new().params().unwrap();
+    let index =
+        if compact { neardup::Index::new_compact(&params, None) } else { neardup::Index::new(&params, None) }
+            .unwrap();
     for (id, text) in &records {
         index.insert(id, text);
     }
