@@ -330,10 +330,19 @@ pub(crate) fn read_input_with<T: Send>(
                 let mut at = 0usize;
                 let mut line = 0u64;
                 while at < bytes.len() || (at == 0 && bytes.is_empty()) {
+                    if input.format == Format::Warc {
+                        // the records of about one block, decided on all
+                        // the bytes there are
+                        let scan = warc::scan(&bytes[at..], true, false, BLOCK);
+                        // with all the bytes there, every scan moves on
+                        debug_assert!(scan.end > 0);
+                        let end = at + scan.end;
+                        line += parse_warc(input, &bytes[at..end], at as u64, line, &scan.items, f, sink);
+                        at = end;
+                        continue;
+                    }
                     let end = if input.format == Format::Text || bytes.len() - at <= BLOCK {
                         bytes.len()
-                    } else if input.format == Format::Warc {
-                        at + warc::cut_after(&bytes[at..], BLOCK)
                     } else {
                         memchr::memchr(b'\n', &bytes[at + BLOCK..])
                             .map_or(bytes.len(), |i| at + BLOCK + i + 1)
@@ -364,8 +373,7 @@ pub(crate) fn read_input_with<T: Send>(
     };
     // Streamed: a reader thread cuts blocks (decompressing them) while this
     // one parses the previous block.
-    let mut blocks =
-        Blocks { reader, carry: Vec::new(), format: input.format, read: 0, failure: None, done: false };
+    let mut blocks = Blocks::new(reader, input.format);
     let mut format = input.format;
     let mut offset = 0u64;
     let mut line = 0u64;
@@ -380,10 +388,14 @@ pub(crate) fn read_input_with<T: Send>(
         });
         for block in rx {
             match block {
-                Block::Data { bytes, format: resolved } => {
+                Block::Data { bytes, format: resolved, records } => {
                     format = resolved;
                     let bytes = Bytes::Owned(bytes);
-                    line += parse_block(input, format, opts, &bytes, offset, line, f, sink);
+                    line += if format == Format::Warc {
+                        parse_warc(input, &bytes, offset, line, &records, f, sink)
+                    } else {
+                        parse_block(input, format, opts, &bytes, offset, line, f, sink)
+                    };
                     on_block(&bytes);
                     let len = bytes.len() as u64;
                     if keep {
@@ -441,15 +453,19 @@ impl<R: Read> Read for Counting<R> {
 
 /// What the block reader hands over.
 enum Block {
-    /// Whole lines (or, for `Text`, the whole file), in the resolved format.
-    Data { bytes: Vec<u8>, format: Format },
+    /// Whole lines (or, for `Text`, the whole file), in the resolved format;
+    /// for WARC, what the bytes hold (records, bad records), as found when
+    /// they were cut.
+    Data { bytes: Vec<u8>, format: Format, records: Vec<warc::Item> },
     /// Reading failed; `dropped` bytes of an incomplete record were lost.
     Failed { error: std::io::Error, dropped: usize },
 }
 
 /// Cuts a stream into blocks of whole lines of about [`BLOCK`] bytes (whole
-/// files for `Text`), resolving `Auto` from the first bytes. A read error
-/// ends it: the complete lines read before it come first, then the failure.
+/// files for `Text`; for WARC, of the records [`warc::scan`] can decide, so a
+/// block may end inside a bad record), resolving `Auto` from the first bytes.
+/// A read error ends it: the complete lines read before it come first, then
+/// the failure.
 struct Blocks {
     reader: Box<dyn Read + Send>,
     carry: Vec<u8>,
@@ -457,6 +473,40 @@ struct Blocks {
     read: u64,
     failure: Option<Block>,
     done: bool,
+    /// WARC: the carried bytes continue a bad record.
+    resyncing: bool,
+    /// WARC: how many bytes the carry should grow to before it is scanned
+    /// again (a record longer than a block), 0 when unknown.
+    need: usize,
+}
+
+impl Blocks {
+    fn new(reader: Box<dyn Read + Send>, format: Format) -> Blocks {
+        Blocks {
+            reader,
+            carry: Vec::new(),
+            format,
+            read: 0,
+            failure: None,
+            done: false,
+            resyncing: false,
+            need: 0,
+        }
+    }
+
+    /// WARC: the items of `buf` and where they end, or `None` when nothing
+    /// can be decided before more is read.
+    fn scan_warc(&mut self, buf: &[u8], eof: bool) -> Option<(usize, Vec<warc::Item>)> {
+        let scan = warc::scan(buf, eof, self.resyncing, usize::MAX);
+        if scan.end == 0 && !eof {
+            self.need = scan.need;
+            return None;
+        }
+        debug_assert!(!eof || scan.end == buf.len());
+        self.resyncing = scan.resyncing;
+        self.need = scan.need.saturating_sub(scan.end);
+        Some((scan.end, scan.items))
+    }
 }
 
 impl Iterator for Blocks {
@@ -471,7 +521,14 @@ impl Iterator for Blocks {
         }
         loop {
             let mut buf = std::mem::take(&mut self.carry);
-            let want = buf.len() + BLOCK;
+            // a long WARC record: grow towards its end, at most doubling, so
+            // that it is scanned a few times and not once per block
+            let more = if self.need > buf.len() {
+                (self.need - buf.len()).clamp(BLOCK, BLOCK.max(buf.len()))
+            } else {
+                BLOCK
+            };
+            let want = buf.len() + more;
             let before = buf.len();
             let result = fill(&mut *self.reader, &mut buf, want);
             self.read += (buf.len() - before) as u64;
@@ -482,28 +539,35 @@ impl Iterator for Blocks {
                 Ok(eof) => eof,
                 Err(error) => {
                     self.done = true;
-                    let cut = match self.format {
-                        Format::Text => 0,
-                        Format::Warc => warc::complete_prefix(&buf),
-                        _ => memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1),
+                    let (cut, records) = match self.format {
+                        Format::Text => (0, Vec::new()),
+                        Format::Warc => self.scan_warc(&buf, false).unwrap_or_default(),
+                        _ => (memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1), Vec::new()),
                     };
                     self.failure = Some(Block::Failed { error, dropped: buf.len() - cut });
                     if cut == 0 {
                         return self.failure.take();
                     }
                     buf.truncate(cut);
-                    return Some(Block::Data { bytes: buf, format: self.format });
+                    return Some(Block::Data { bytes: buf, format: self.format, records });
                 }
             };
             if self.format == Format::Text && !eof {
                 self.carry = buf;
                 continue;
             }
-            let last = if self.format == Format::Warc {
-                Some(warc::complete_prefix(&buf)).filter(|&c| c > 0)
-            } else {
-                memchr::memrchr(b'\n', &buf).map(|i| i + 1)
-            };
+            if self.format == Format::Warc {
+                let Some((cut, records)) = self.scan_warc(&buf, eof) else {
+                    // nothing decided yet (a record longer than a block)
+                    self.carry = buf;
+                    continue;
+                };
+                self.carry = buf[cut..].to_vec();
+                buf.truncate(cut);
+                self.done = eof;
+                return Some(Block::Data { bytes: buf, format: self.format, records });
+            }
+            let last = memchr::memrchr(b'\n', &buf).map(|i| i + 1);
             let cut = if eof {
                 buf.len()
             } else {
@@ -519,7 +583,7 @@ impl Iterator for Blocks {
             self.carry = buf[cut..].to_vec();
             buf.truncate(cut);
             self.done = eof;
-            return Some(Block::Data { bytes: buf, format: self.format });
+            return Some(Block::Data { bytes: buf, format: self.format, records: Vec::new() });
         }
     }
 }
@@ -543,8 +607,9 @@ fn sniff(buf: &[u8]) -> Format {
     }
 }
 
-/// Parse one block (whole lines, or a whole file for `Text`), in parallel
-/// pieces, feeding outcomes to `sink` in order. Returns the lines consumed.
+/// Parse one block (whole lines, or a whole file for `Text`; not WARC), in
+/// parallel pieces, feeding outcomes to `sink` in order. Returns the lines
+/// consumed.
 #[allow(clippy::too_many_arguments)]
 fn parse_block<T: Send>(
     input: &InputFile,
@@ -556,13 +621,11 @@ fn parse_block<T: Send>(
     f: &(impl Fn(&str) -> T + Sync),
     sink: &mut impl FnMut(Outcome<T>, u64),
 ) -> u64 {
+    debug_assert!(format != Format::Warc, "WARC blocks are parsed by parse_warc");
     if format == Format::Text || format == Format::Auto {
         let outcome = whole_file(input, data, f);
         sink(outcome, data.len() as u64);
         return 1;
-    }
-    if format == Format::Warc {
-        return parse_warc(input, data, offset, first_line, f, sink);
     }
     // cut into pieces at line ends
     let mut bounds = vec![0usize];
@@ -607,47 +670,19 @@ fn parse_block<T: Send>(
     acc - first_line + tail
 }
 
-/// Parse a block of whole WARC records: boundaries in order, texts in
-/// parallel. Records that are not documents are skipped; a malformed record
-/// is a bad record (numbered from the start of the file) and reading resumes
-/// at the next `WARC/1.` line. Returns the records consumed.
+/// Parse a block of WARC records, `items` as [`warc::scan`] found them in
+/// `data` (the bytes at `offset` of the input): texts in parallel. Records
+/// that are not documents are skipped; a malformed record is a bad record
+/// (numbered from the start of the file). Returns the items consumed.
 fn parse_warc<T: Send>(
     input: &InputFile,
     data: &[u8],
     offset: u64,
     first_record: u64,
+    items: &[warc::Item],
     f: &(impl Fn(&str) -> T + Sync),
     sink: &mut impl FnMut(Outcome<T>, u64),
 ) -> u64 {
-    enum Item<'a> {
-        Rec(warc::Header<'a>),
-        Bad(String),
-    }
-    let mut items = Vec::new();
-    let mut at = 0;
-    loop {
-        match warc::next_record(data, at) {
-            warc::Next::Record(h) => {
-                at = h.end;
-                items.push(Item::Rec(h));
-            }
-            warc::Next::End => break,
-            warc::Next::Partial => {
-                items.push(Item::Bad(format!(
-                    "truncated WARC record at byte {} (its header or block is cut short)",
-                    offset + at as u64
-                )));
-                break;
-            }
-            warc::Next::Bad(reason) => {
-                items.push(Item::Bad(format!("{reason} at byte {}", offset + at as u64)));
-                match warc::resync(data, at) {
-                    Some(next) => at = next,
-                    None => break,
-                }
-            }
-        }
-    }
     let outcomes: Vec<Option<Outcome<T>>> = items
         .par_iter()
         .enumerate()
@@ -656,19 +691,27 @@ fn parse_warc<T: Send>(
             let bad = |reason: String| {
                 Some(Outcome::Bad(BadRecord { file: input.name.clone(), line: number, reason }))
             };
-            match item {
-                Item::Bad(reason) => bad(reason.clone()),
-                Item::Rec(h) => match warc::record_text(data, h) {
-                    Ok(Some(text)) => Some(Outcome::Doc(Record {
-                        id: h.id().unwrap_or_else(|| format!("{}:{number}", input.name)),
-                        start: offset + h.start as u64,
-                        end: offset + h.end as u64,
-                        text_len: text.len() as u64,
-                        value: f(&text),
-                    })),
-                    Ok(None) => None,
-                    Err(reason) => bad(reason),
-                },
+            match *item {
+                warc::Item::Bad { at, ref reason } => bad(format!("{reason} at byte {}", offset + at as u64)),
+                warc::Item::Truncated { at } => bad(format!(
+                    "truncated WARC record at byte {} (its header or block is cut short)",
+                    offset + at as u64
+                )),
+                warc::Item::Record { start, end } => {
+                    let rec = &data[start..end];
+                    let h = warc::record(rec)?;
+                    match warc::record_text(rec, &h) {
+                        Ok(Some(text)) => Some(Outcome::Doc(Record {
+                            id: h.id().unwrap_or_else(|| format!("{}:{number}", input.name)),
+                            start: offset + start as u64,
+                            end: offset + end as u64,
+                            text_len: text.len() as u64,
+                            value: f(&text),
+                        })),
+                        Ok(None) => None,
+                        Err(reason) => bad(reason),
+                    }
+                }
             }
         })
         .collect();
@@ -690,10 +733,7 @@ pub(crate) fn record_text<'a>(format: Format, opts: &ReadOptions, rec: &'a [u8])
         return std::str::from_utf8(rec).ok().map(Cow::Borrowed);
     }
     if format == Format::Warc {
-        return match warc::next_record(rec, 0) {
-            warc::Next::Record(h) => warc::record_text(rec, &h).ok().flatten(),
-            _ => None,
-        };
+        return warc::record(rec).and_then(|h| warc::record_text(rec, &h).ok().flatten());
     }
     let mut body = rec.strip_suffix(b"\n").unwrap_or(rec);
     body = body.strip_suffix(b"\r").unwrap_or(body);
@@ -864,5 +904,125 @@ mod tests {
         assert_eq!(got.len(), 40_000);
         assert!(got[39_999].starts_with("in:40000["));
         assert_eq!(read_all(&data, Format::Jsonl, false), got);
+    }
+
+    /// Read both ways (memory map and stream); they must agree.
+    fn read_both(data: &[u8], format: Format) -> Vec<String> {
+        let got = read_all(data, format, true);
+        assert_eq!(read_all(data, format, false), got, "the stream and the map differ");
+        got
+    }
+
+    /// A WET conversion record.
+    fn wet(uri: &str, text: &str) -> Vec<u8> {
+        format!(
+            "WARC/1.1\r\nWARC-Type: conversion\r\nWARC-Target-URI: {uri}\r\nContent-Type: text/plain\r\n\
+             Content-Length: {}\r\n\r\n{text}\r\n\r\n",
+            text.len()
+        )
+        .into_bytes()
+    }
+
+    /// `rec` with its Content-Length set to `len`.
+    fn with_length(rec: &[u8], len: usize) -> Vec<u8> {
+        let text = String::from_utf8(rec.to_vec()).unwrap();
+        let at = text.find("Content-Length: ").unwrap() + 16;
+        let end = at + text[at..].find('\r').unwrap();
+        format!("{}{len}{}", &text[..at], &text[end..]).into_bytes()
+    }
+
+    /// The documents' ids, and `BAD` for bad records.
+    fn ids(got: &[String]) -> Vec<&str> {
+        got.iter().map(|g| if g.starts_with("BAD ") { "BAD" } else { g.split('[').next().unwrap() }).collect()
+    }
+
+    #[test]
+    fn warc_length_past_the_following_records_loses_only_that_record() {
+        let recs: Vec<Vec<u8>> = (0..6).map(|i| wet(&format!("u{i}"), &format!("text {i}"))).collect();
+        let next = recs[2].len();
+        // record 2 claims: far more than the input holds; a length that ends
+        // inside the next record; one that ends exactly where record 4 starts
+        for len in [999_999_999, 6 + next / 2, 6 + 4 + next] {
+            let mut data = recs[0].clone();
+            data.extend(with_length(&recs[1], len));
+            for r in &recs[2..] {
+                data.extend(r);
+            }
+            let got = read_both(&data, Format::Warc);
+            assert_eq!(ids(&got), ["u0", "BAD", "u2", "u3", "u4", "u5"], "{len}: {got:?}");
+            assert!(got[1].starts_with(&format!("BAD in:2: Content-Length {len} ")), "{got:?}");
+            assert!(!got[1].contains("truncated"), "{got:?}");
+            // only a record cut by the end of the input is truncated
+            data.truncate(data.len() - 5);
+            let got = read_both(&data, Format::Warc);
+            assert_eq!(ids(&got), ["u0", "BAD", "u2", "u3", "u4", "BAD"], "{len}: {got:?}");
+            assert!(got[5].starts_with("BAD in:6: truncated WARC record"), "{got:?}");
+        }
+        // over many streamed blocks: every record after the bad one is read
+        let mut data = recs[0].clone();
+        data.extend(with_length(&recs[1], 1 << 40));
+        for i in 0..3000 {
+            data.extend(wet(&format!("v{i}"), &format!("some text of record {i}")));
+        }
+        assert!(data.len() > 4 * BLOCK);
+        let got = read_both(&data, Format::Warc);
+        assert_eq!(got.len(), 3002);
+        assert_eq!(ids(&got)[..3], ["u0", "BAD", "v0"]);
+        assert!(got[3001].starts_with("v2999["), "{}", got[3001]);
+    }
+
+    /// Block sizes the stream reader cuts `data` into.
+    fn block_sizes(data: Vec<u8>, format: Format) -> Vec<usize> {
+        Blocks::new(Box::new(std::io::Cursor::new(data)), format)
+            .map(|b| match b {
+                Block::Data { bytes, .. } => bytes.len(),
+                Block::Failed { error, .. } => panic!("{error}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn streamed_warc_blocks_stay_bounded_after_bad_records() {
+        // a record claiming far more than the input holds, then a long stretch
+        // of garbage, each followed by many good records
+        let mut data = with_length(&wet("u", "t"), 1 << 40);
+        let mut want = 1;
+        for part in 0..2 {
+            for i in 0..2000 {
+                data.extend(wet(&format!("p{part}-{i}"), &format!("some text of record {i}")));
+                want += 1;
+            }
+            if part == 0 {
+                data.extend(std::iter::repeat_n(b'g', 5 * BLOCK));
+                want += 1;
+            }
+        }
+        let sizes = block_sizes(data.clone(), Format::Warc);
+        assert_eq!(sizes.iter().sum::<usize>(), data.len());
+        assert!(sizes.iter().all(|&s| s <= 3 * BLOCK), "{sizes:?}");
+        let got = read_both(&data, Format::Warc);
+        assert_eq!(got.len(), want);
+        assert_eq!(got.iter().filter(|g| g.starts_with("BAD")).count(), 2, "{:?}", &got[..3]);
+    }
+
+    #[test]
+    fn warc_records_glued_to_garbage_are_found() {
+        // garbage before the first record, on the same line
+        let mut data = b"junk at the start ".to_vec();
+        data.extend(wet("u0", "zero"));
+        // garbage glued to the next record's WARC/1.1 line
+        data.extend(b"garbage");
+        data.extend(wet("u1", "one"));
+        // binary garbage, a WARC/1.1 inside it that starts no valid header,
+        // then a record glued to it
+        data.extend(b"\x00\x01\xff junk WARC/1.1\r\nnot a header\r\n\r\nmore junk ");
+        data.extend(wet("u2", "two"));
+        data.extend(wet("u3", "three"));
+        let got = read_both(&data, Format::Warc);
+        assert_eq!(ids(&got), ["BAD", "u0", "BAD", "u1", "BAD", "u2", "u3"], "{got:?}");
+        assert!(got[0].starts_with("BAD in:1: not a WARC record"), "{got:?}");
+        // records keep their exact place
+        let at = data.len() - wet("u3", "three").len();
+        assert_eq!(got[6], format!("u3[{at},{}):three", data.len()));
     }
 }
