@@ -599,6 +599,7 @@ fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<boo
 }
 
 fn sniff(buf: &[u8]) -> Format {
+    let buf = &buf[bom_len(buf)..];
     let start = buf.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(buf.len());
     match &buf[start..] {
         [b'{', ..] => Format::Jsonl,
@@ -607,9 +608,15 @@ fn sniff(buf: &[u8]) -> Format {
     }
 }
 
+/// The length of the UTF-8 byte-order mark `data` starts with (0 or 3).
+fn bom_len(data: &[u8]) -> usize {
+    if data.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 }
+}
+
 /// Parse one block (whole lines, or a whole file for `Text`; not WARC), in
 /// parallel pieces, feeding outcomes to `sink` in order. Returns the lines
-/// consumed.
+/// consumed. A UTF-8 byte-order mark starting the input (`offset` 0) is skipped: it is
+/// in no record, and records keep their offsets in the file.
 #[allow(clippy::too_many_arguments)]
 fn parse_block<T: Send>(
     input: &InputFile,
@@ -622,8 +629,10 @@ fn parse_block<T: Send>(
     sink: &mut impl FnMut(Outcome<T>, u64),
 ) -> u64 {
     debug_assert!(format != Format::Warc, "WARC blocks are parsed by parse_warc");
+    let skip = if offset == 0 { bom_len(data) } else { 0 };
+    let (data, offset) = (&data[skip..], offset + skip as u64);
     if format == Format::Text || format == Format::Auto {
-        let outcome = whole_file(input, data, f);
+        let outcome = whole_file(input, data, offset, f);
         sink(outcome, data.len() as u64);
         return 1;
     }
@@ -743,12 +752,14 @@ pub(crate) fn record_text<'a>(format: Format, opts: &ReadOptions, rec: &'a [u8])
     }
 }
 
-fn whole_file<T>(input: &InputFile, data: &[u8], f: &impl Fn(&str) -> T) -> Outcome<T> {
+/// A whole file's document: `data`, at `offset` in the file (after a
+/// byte-order mark).
+fn whole_file<T>(input: &InputFile, data: &[u8], offset: u64, f: &impl Fn(&str) -> T) -> Outcome<T> {
     match std::str::from_utf8(data) {
         Ok(text) => Outcome::Doc(Record {
             id: input.name.clone(),
-            start: 0,
-            end: data.len() as u64,
+            start: offset,
+            end: offset + data.len() as u64,
             text_len: data.len() as u64,
             value: f(text),
         }),
@@ -758,7 +769,7 @@ fn whole_file<T>(input: &InputFile, data: &[u8], f: &impl Fn(&str) -> T) -> Outc
             Outcome::Bad(BadRecord {
                 file: input.name.clone(),
                 line,
-                reason: format!("invalid UTF-8 at byte {at}"),
+                reason: format!("invalid UTF-8 at byte {}", offset + at as u64),
             })
         }
     }
@@ -1024,5 +1035,19 @@ mod tests {
         // records keep their exact place
         let at = data.len() - wet("u3", "three").len();
         assert_eq!(got[6], format!("u3[{at},{}):three", data.len()));
+    }
+
+    #[test]
+    fn byte_order_mark_is_not_part_of_the_first_record() {
+        let bom = b"\xef\xbb\xbf";
+        let data = [&bom[..], b"{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"b\",\"text\":\"y\"}\n"].concat();
+        assert_eq!(read_both(&data, Format::Jsonl), ["a[3,25):x", "b[25,47):y"]);
+        let data = [&bom[..], b"one\n\xef\xbb\xbftwo"].concat();
+        // only the mark that starts the file is skipped
+        assert_eq!(read_both(&data, Format::Lines), ["in:1[3,7):one", "in:2[7,13):\u{feff}two"]);
+        let data = [&bom[..], "é text".as_bytes()].concat();
+        assert_eq!(read_both(&data, Format::Text), ["in[3,10):é text"]);
+        let data = [&bom[..], &wet("u", "t")[..]].concat();
+        assert_eq!(read_both(&data, Format::Warc), [format!("u[3,{}):t", data.len())]);
     }
 }

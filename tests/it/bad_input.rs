@@ -124,3 +124,41 @@ fn far_banding_is_warned_about() {
     assert!(out.status.success());
     assert!(stderr(&out).contains("warning: bands x rows = 64 x 2"), "{}", stderr(&out));
 }
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// A UTF-8 byte-order mark starting a file is not part of its first record:
+/// plain, compressed or piped, the records are used and copied without it.
+#[test]
+fn byte_order_marks_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = "{\"id\":\"a\",\"text\":\"one two three four five six\"}\n\
+                   {\"id\":\"b\",\"text\":\"seven eight nine ten eleven twelve\"}\n";
+    let data = [&b"\xef\xbb\xbf"[..], records.as_bytes()].concat();
+    let plain = dir.path().join("bom.jsonl");
+    std::fs::write(&plain, &data).unwrap();
+    let gz = dir.path().join("bom.jsonl.gz");
+    std::fs::write(&gz, gzip(&data)).unwrap();
+    for (p, extra) in [(&plain, None), (&plain, Some("--no-mmap")), (&gz, None)] {
+        let kept = dir.path().join(format!("kept-{}.jsonl", extra.is_some() as u8));
+        let _ = std::fs::remove_file(&kept);
+        let mut args = vec!["dedup", s(p), "--clusters", "-", "-o", s(&kept)];
+        args.extend(extra);
+        let out = run(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stderr(&out).contains(" 0 bad records skipped"), "{p:?}: {}", stderr(&out));
+        let ids: Vec<String> =
+            clusters(&String::from_utf8(out.stdout).unwrap()).into_iter().map(|c| c.0).collect();
+        assert_eq!(ids, ["a", "b"], "{p:?}");
+        // the kept records are the input's bytes, without the mark
+        assert_eq!(std::fs::read_to_string(&kept).unwrap(), records, "{p:?}");
+    }
+    let out = run_stdin(&["dedup", "-", "--clusters", "-"], &data);
+    assert!(out.status.success() && stderr(&out).contains(" 0 bad records skipped"), "{}", stderr(&out));
+    assert_eq!(clusters(&String::from_utf8(out.stdout).unwrap()).len(), 2);
+}
