@@ -249,6 +249,9 @@ pub(crate) struct Retained {
     /// Reading stopped early: the input is truncated or corrupt (reported as
     /// a bad record with the offset).
     pub failed: bool,
+    /// Lone UTF-16 surrogate escapes (`"\ud800"`) in JSON strings, read as
+    /// U+FFFD in records that were kept.
+    pub replaced_surrogates: u64,
 }
 
 impl Retained {
@@ -329,6 +332,7 @@ pub(crate) fn read_input_with<T: Send>(
                 // the parsed values in flight stay bounded
                 let mut at = 0usize;
                 let mut line = 0u64;
+                let replaced = &mut retained.replaced_surrogates;
                 while at < bytes.len() || (at == 0 && bytes.is_empty()) {
                     if input.format == Format::Warc {
                         // the records of about one block, decided on all
@@ -347,7 +351,8 @@ pub(crate) fn read_input_with<T: Send>(
                         memchr::memchr(b'\n', &bytes[at + BLOCK..])
                             .map_or(bytes.len(), |i| at + BLOCK + i + 1)
                     };
-                    line += parse_block(input, input.format, opts, &bytes[at..end], at as u64, line, f, sink);
+                    let data = &bytes[at..end];
+                    line += parse_block(input, input.format, opts, data, at as u64, line, f, sink, replaced);
                     at = end;
                     if bytes.is_empty() {
                         break;
@@ -394,7 +399,8 @@ pub(crate) fn read_input_with<T: Send>(
                     line += if format == Format::Warc {
                         parse_warc(input, &bytes, offset, line, &records, f, sink)
                     } else {
-                        parse_block(input, format, opts, &bytes, offset, line, f, sink)
+                        let replaced = &mut retained.replaced_surrogates;
+                        parse_block(input, format, opts, &bytes, offset, line, f, sink, replaced)
                     };
                     on_block(&bytes);
                     let len = bytes.len() as u64;
@@ -615,7 +621,8 @@ fn bom_len(data: &[u8]) -> usize {
 
 /// Parse one block (whole lines, or a whole file for `Text`; not WARC), in
 /// parallel pieces, feeding outcomes to `sink` in order. Returns the lines
-/// consumed. A UTF-8 byte-order mark starting the input (`offset` 0) is skipped: it is
+/// consumed; counts lone surrogates replaced in kept records in `replaced`.
+/// A UTF-8 byte-order mark starting the input (`offset` 0) is skipped: it is
 /// in no record, and records keep their offsets in the file.
 #[allow(clippy::too_many_arguments)]
 fn parse_block<T: Send>(
@@ -627,6 +634,7 @@ fn parse_block<T: Send>(
     first_line: u64,
     f: &(impl Fn(&str) -> T + Sync),
     sink: &mut impl FnMut(Outcome<T>, u64),
+    replaced: &mut u64,
 ) -> u64 {
     debug_assert!(format != Format::Warc, "WARC blocks are parsed by parse_warc");
     let skip = if offset == 0 { bom_len(data) } else { 0 };
@@ -660,12 +668,13 @@ fn parse_block<T: Send>(
         starts.push(acc);
         acc += c;
     }
-    let results: Vec<Vec<Outcome<T>>> = pieces
+    let results: Vec<(Vec<Outcome<T>>, u64)> = pieces
         .par_iter()
         .zip(starts.par_iter())
         .map(|(&(s, e), &l0)| parse_lines(input, format, opts, &data[s..e], offset + s as u64, l0, f))
         .collect();
-    for piece in results {
+    for (piece, n) in results {
+        *replaced += n;
         for o in piece {
             let bytes = match &o {
                 Outcome::Doc(r) => r.end - r.start,
@@ -775,6 +784,8 @@ fn whole_file<T>(input: &InputFile, data: &[u8], offset: u64, f: &impl Fn(&str) 
     }
 }
 
+/// The records of whole lines: the outcomes, and how many lone surrogates
+/// the kept records had replaced.
 fn parse_lines<T>(
     input: &InputFile,
     format: Format,
@@ -783,8 +794,9 @@ fn parse_lines<T>(
     offset: u64,
     first_line: u64,
     f: &impl Fn(&str) -> T,
-) -> Vec<Outcome<T>> {
+) -> (Vec<Outcome<T>>, u64) {
     let mut out = Vec::new();
+    let mut replaced = 0u64;
     let mut start = 0usize;
     let mut line = first_line;
     while start < data.len() {
@@ -830,6 +842,7 @@ fn parse_lines<T>(
                                 Some(id) => Cow::into_owned(id),
                                 None => format!("{}:{line}", input.name),
                             };
+                            replaced += u64::from(fields.replaced);
                             out.push(Outcome::Doc(Record {
                                 id,
                                 start: rec_start,
@@ -844,7 +857,7 @@ fn parse_lines<T>(
         }
         start = end;
     }
-    out
+    (out, replaced)
 }
 
 #[cfg(test)]
@@ -1049,5 +1062,33 @@ mod tests {
         assert_eq!(read_both(&data, Format::Text), ["in[3,10):é text"]);
         let data = [&bom[..], &wet("u", "t")[..]].concat();
         assert_eq!(read_both(&data, Format::Warc), [format!("u[3,{}):t", data.len())]);
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters() {
+        let first = br#"{"id":"a\udc00","text":"x\ud800y"}"#;
+        let second = br#"{"id":"b","text":"\ud83d\ude00 \\ud800"}"#;
+        let data = [&first[..], b"\n", &second[..], b"\n"].concat();
+        let got = read_both(&data, Format::Jsonl);
+        let n = first.len() + 1;
+        assert_eq!(
+            got,
+            [format!("a\u{fffd}[0,{n}):x\u{fffd}y"), format!("b[{n},{}):\u{1f600} \\ud800", data.len())]
+        );
+        // counted, per input
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.jsonl");
+        std::fs::write(&p, &data).unwrap();
+        for mmap in [true, false] {
+            let input = InputFile {
+                path: Some(p.clone()),
+                name: "s".into(),
+                format: Format::Jsonl,
+                compression: Compression::None,
+            };
+            let opts = ReadOptions { mmap, ..ReadOptions::default() };
+            let kept = read_input(&input, &opts, false, &|t: &str| t.len(), &mut |_, _| {}).unwrap();
+            assert_eq!(kept.replaced_surrogates, 2);
+        }
     }
 }

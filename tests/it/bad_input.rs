@@ -162,3 +162,24 @@ fn byte_order_marks_are_skipped() {
     assert!(out.status.success() && stderr(&out).contains(" 0 bad records skipped"), "{}", stderr(&out));
     assert_eq!(clusters(&String::from_utf8(out.stdout).unwrap()).len(), 2);
 }
+
+/// Python's json.dumps writes lone surrogates (`"\ud800"`): the record is
+/// kept, the surrogate read as U+FFFD.
+#[test]
+fn lone_surrogates_do_not_reject_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("surrogates.jsonl");
+    std::fs::write(
+        &p,
+        "{\"id\":\"a\",\"text\":\"one two three four five six \\ud800\"}\n\
+         {\"id\":\"b\\udc00\",\"text\":\"one two three four five six \\ufffd\"}\n",
+    )
+    .unwrap();
+    let out = run(&["dedup", s(&p), "--clusters", "-", "--strict"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = clusters(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].0, "b\u{fffd}");
+    assert_eq!(got[1].1, "a", "the replaced text is the same text: {got:?}");
+    assert_eq!(got[1].2, 1.0);
+}
