@@ -839,7 +839,15 @@ fn parse_lines<T>(
                         )))),
                         Some(Ok(text)) => {
                             let id = match fields.id {
-                                Some(id) => Cow::into_owned(id),
+                                Some(Ok(id)) => Cow::into_owned(id),
+                                Some(Err(kind)) => {
+                                    let field = opts.id_field.as_deref().unwrap_or_default();
+                                    out.push(Outcome::Bad(bad(format!(
+                                        "field `{field}` is {kind}, not a string, number or boolean"
+                                    ))));
+                                    start = end;
+                                    continue;
+                                }
                                 None => format!("{}:{line}", input.name),
                             };
                             replaced += u64::from(fields.replaced);
@@ -1090,5 +1098,22 @@ mod tests {
             let kept = read_input(&input, &opts, false, &|t: &str| t.len(), &mut |_, _| {}).unwrap();
             assert_eq!(kept.replaced_surrogates, 2);
         }
+    }
+
+    #[test]
+    fn ids_of_every_json_type() {
+        let data = br#"{"id":"s","text":"a"}
+{"id":12,"text":"b"}
+{"id":true,"text":"c"}
+{"id":null,"text":"d"}
+{"text":"e"}
+{"id":{"k":1},"text":"f"}
+{"id":[1],"text":"g"}
+{"id":false,"text":"h"}
+"#;
+        let got = read_both(data, Format::Jsonl);
+        assert_eq!(ids(&got), ["s", "12", "true", "in:4", "in:5", "BAD", "BAD", "false"], "{got:?}");
+        assert_eq!(got[5], "BAD in:6: field `id` is an object, not a string, number or boolean");
+        assert_eq!(got[6], "BAD in:7: field `id` is an array, not a string, number or boolean");
     }
 }

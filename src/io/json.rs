@@ -17,9 +17,10 @@ pub(crate) struct Fields<'de> {
     /// The text field: `Ok(text)` when it is a string, `Err(kind)` when it
     /// holds another JSON type; `None` when absent.
     pub text: Option<Result<Cow<'de, str>, &'static str>>,
-    /// The id field as a string (strings as is, numbers in decimal); `None`
-    /// when absent or of another type.
-    pub id: Option<Cow<'de, str>>,
+    /// The id field as a string (strings as is, numbers in decimal,
+    /// booleans as `true` / `false`); `Err(kind)` for an object or an array;
+    /// `None` when absent or null.
+    pub id: Option<Result<Cow<'de, str>, &'static str>>,
     /// Lone surrogate escapes read as U+FFFD in the record.
     pub replaced: u32,
 }
@@ -52,7 +53,7 @@ pub(crate) fn parse_record<'de>(
     fn owned<'a>(s: Cow<'_, str>) -> Cow<'a, str> {
         Cow::Owned(s.into_owned())
     }
-    Ok(Fields { text: fields.text.map(|t| t.map(owned)), id: fields.id.map(owned), replaced })
+    Ok(Fields { text: fields.text.map(|t| t.map(owned)), id: fields.id.map(|i| i.map(owned)), replaced })
 }
 
 /// `line` with every lone surrogate escape replaced by `\ufffd` (the same
@@ -153,12 +154,15 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
                 out.text = Some(match map.next_value::<Scalar<'de>>()? {
                     Scalar::Str(s) => Ok(s),
                     Scalar::Num(_) => Err("a number"),
+                    Scalar::Bool(_) => Err("a boolean"),
                     Scalar::Other(kind) => Err(kind),
                 });
             } else if Some(&*key.0) == self.id_field && out.id.is_none() {
                 out.id = match map.next_value::<Scalar<'de>>()? {
-                    Scalar::Str(s) | Scalar::Num(s) => Some(s),
-                    Scalar::Other(_) => None,
+                    Scalar::Str(s) | Scalar::Num(s) => Some(Ok(s)),
+                    Scalar::Bool(b) => Some(Ok(Cow::Borrowed(if b { "true" } else { "false" }))),
+                    Scalar::Other("null") => None,
+                    Scalar::Other(kind) => Some(Err(kind)),
                 };
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -193,10 +197,12 @@ impl<'de> de::Deserialize<'de> for Str<'de> {
     }
 }
 
-/// Any JSON value, keeping strings and numbers.
+/// Any JSON value, keeping strings, numbers and booleans.
 enum Scalar<'de> {
     Str(Cow<'de, str>),
     Num(Cow<'de, str>),
+    Bool(bool),
+    /// `null`, an object or an array.
     Other(&'static str),
 }
 
@@ -226,8 +232,8 @@ impl<'de> de::Deserialize<'de> for Scalar<'de> {
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar<'de>, E> {
                 Ok(Scalar::Num(Cow::Owned(v.to_string())))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar<'de>, E> {
-                Ok(Scalar::Other("a boolean"))
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Bool(v))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
                 Ok(Scalar::Other("null"))
@@ -253,16 +259,22 @@ mod tests {
     fn borrows_plain_strings_and_unescapes_others() {
         let f = parse_record(br#"{"id":"a","text":"plain","x":[1,{"y":2}]}"#, "text", Some("id")).unwrap();
         assert!(matches!(f.text, Some(Ok(Cow::Borrowed("plain")))));
-        assert_eq!(f.id.as_deref(), Some("a"));
+        assert_eq!(f.id.unwrap().unwrap(), "a");
         let f = parse_record(br#"{"text":"a\nb \u00e9"}"#, "text", Some("id")).unwrap();
         assert_eq!(f.text.unwrap().unwrap(), "a\nb é");
         assert!(f.id.is_none());
+        let f = parse_record(br#"{"id": true, "text": "t"}"#, "text", Some("id")).unwrap();
+        assert_eq!(f.id.unwrap().unwrap(), "true");
+        let f = parse_record(br#"{"id": null, "text": "t"}"#, "text", Some("id")).unwrap();
+        assert!(f.id.is_none());
+        let f = parse_record(br#"{"id": [1], "text": "t"}"#, "text", Some("id")).unwrap();
+        assert_eq!(f.id.unwrap().unwrap_err(), "an array");
     }
 
     #[test]
     fn ids_may_be_numbers_and_other_fields_are_chosen() {
         let f = parse_record(br#"{"doc": 17, "body": "t"}"#, "body", Some("doc")).unwrap();
-        assert_eq!(f.id.as_deref(), Some("17"));
+        assert_eq!(f.id.unwrap().unwrap(), "17");
         assert_eq!(f.text.unwrap().unwrap(), "t");
     }
 
@@ -293,7 +305,7 @@ mod tests {
         let f = parse_record(line, "text", Some("id")).unwrap();
         let want = "a\u{fffd}b \u{1f600} \\ud800 \u{fffd}\u{10000}";
         assert_eq!(f.text.unwrap().unwrap(), want);
-        assert_eq!(f.id.as_deref(), Some("i\u{fffd}"));
+        assert_eq!(f.id.unwrap().unwrap(), "i\u{fffd}");
         assert_eq!(f.replaced, 3);
         // the raw value's place is in the line as it is
         let (text, at) = raw_field(line, "text").unwrap();

@@ -183,3 +183,25 @@ fn lone_surrogates_do_not_reject_records() {
     assert_eq!(got[1].1, "a", "the replaced text is the same text: {got:?}");
     assert_eq!(got[1].2, 1.0);
 }
+
+/// Ids: strings as they are, numbers in decimal, booleans as `true` /
+/// `false`, null or absent as FILE:LINE; objects and arrays are bad records.
+#[test]
+fn ids_of_other_json_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ids.jsonl");
+    std::fs::write(
+        &p,
+        "{\"id\":true,\"text\":\"alpha beta\"}\n{\"id\":{\"x\":1},\"text\":\"gamma\"}\n\
+         {\"id\":null,\"text\":\"delta\"}\n{\"id\":[2],\"text\":\"epsilon\"}\n{\"id\":1.5,\"text\":\"zeta\"}\n",
+    )
+    .unwrap();
+    let out = run(&["dedup", s(&p), "--clusters", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:2: field `id` is an object", s(&p))), "{err}");
+    assert!(err.contains(&format!("{}:4: field `id` is an array", s(&p))), "{err}");
+    let ids: Vec<String> =
+        clusters(&String::from_utf8(out.stdout).unwrap()).into_iter().map(|c| c.0).collect();
+    assert_eq!(ids, ["true".to_owned(), format!("{}:3", s(&p)), "1.5".to_owned()]);
+}
