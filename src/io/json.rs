@@ -1,10 +1,11 @@
 //! Extraction of the text and id fields from one JSON object, borrowing
 //! strings that need no unescaping straight from the input bytes.
 //!
-//! A lone UTF-16 surrogate escape (`"\ud800"` not followed by a trailing
-//! `"\udc00"`..`"\udfff"`, or a trailing one alone), which Python's
-//! `json.dumps` writes for strings that held one, is read as U+FFFD instead
-//! of making the record invalid.
+//! When a field appears twice in an object, its first value counts (in
+//! [`parse_record`] and [`raw_field`] alike). A lone UTF-16 surrogate escape
+//! (`"\ud800"` not followed by a trailing `"\udc00"`..`"\udfff"`, or a
+//! trailing one alone), which Python's `json.dumps` writes for strings that
+//! held one, is read as U+FFFD instead of making the record invalid.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -105,23 +106,42 @@ fn replace_lone_surrogates(line: &[u8]) -> Option<(Vec<u8>, u32)> {
     out.map(|o| (o, count))
 }
 
-/// The decoded text of `field` in the JSON object `line` (lone surrogates
-/// read as U+FFFD, as [`parse_record`] reads it), and the byte range of its
-/// raw (quoted, escaped) value in `line`, so that the value can be replaced
-/// while every other byte of the record stays as it was.
+/// The decoded text of `field` in the JSON object `line` (its first value,
+/// lone surrogates read as U+FFFD, as [`parse_record`] reads it), and the
+/// byte range of its raw (quoted, escaped) value in `line`, so that the
+/// value can be replaced while every other byte of the record stays as it
+/// was.
 pub(crate) fn raw_field(line: &[u8], field: &str) -> Option<(String, std::ops::Range<usize>)> {
-    if let Some(found) = raw_field_in(line, field) {
+    if let Some(found) = first_raw_field(line, field) {
         return Some(found);
     }
     // the replacements keep every byte in its place
     let (fixed, _) = replace_lone_surrogates(line)?;
-    raw_field_in(&fixed, field)
+    first_raw_field(&fixed, field)
 }
 
-fn raw_field_in(line: &[u8], field: &str) -> Option<(String, std::ops::Range<usize>)> {
-    let map: std::collections::HashMap<Cow<'_, str>, &serde_json::value::RawValue> =
-        serde_json::from_slice(line).ok()?;
-    let raw = map.get(field)?.get();
+fn first_raw_field(line: &[u8], field: &str) -> Option<(String, std::ops::Range<usize>)> {
+    struct First<'f>(&'f str);
+    impl<'de> Visitor<'de> for First<'_> {
+        type Value = Option<&'de serde_json::value::RawValue>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(key) = map.next_key::<Str<'de>>()? {
+                if found.is_none() && key.0 == self.0 {
+                    found = Some(map.next_value()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let raw = de.deserialize_map(First(field)).ok()??.get();
+    de.end().ok()?;
     // the raw value borrows from `line`: its offset is the pointer distance
     let start = raw.as_ptr() as usize - line.as_ptr() as usize;
     let text: String = serde_json::from_str(raw).ok()?;
@@ -314,5 +334,16 @@ mod tests {
         // other errors are still errors
         assert!(parse_record(br#"{"text": "\ud800", }"#, "text", None).is_err());
         assert!(parse_record(b"{\"text\": \"\\ud800\xff\"}", "text", None).is_err());
+    }
+
+    #[test]
+    fn duplicated_fields_the_first_wins_in_both_readers() {
+        let line = br#"{"text": "the first, longer value", "id": "a", "text": "second", "id": "b"}"#;
+        let f = parse_record(line, "text", Some("id")).unwrap();
+        assert_eq!(f.text.unwrap().unwrap(), "the first, longer value");
+        assert_eq!(f.id.unwrap().unwrap(), "a");
+        let (text, at) = raw_field(line, "text").unwrap();
+        assert_eq!(text, "the first, longer value");
+        assert_eq!(&line[at], br#""the first, longer value""#);
     }
 }

@@ -205,3 +205,21 @@ fn ids_of_other_json_types() {
         clusters(&String::from_utf8(out.stdout).unwrap()).into_iter().map(|c| c.0).collect();
     assert_eq!(ids, ["true".to_owned(), format!("{}:3", s(&p)), "1.5".to_owned()]);
 }
+
+/// A record holding its text field twice: the first value is the text, for
+/// finding passages and for stripping them alike.
+#[test]
+fn strip_with_a_duplicated_text_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let article = std::fs::read_to_string(data("seed-article.txt")).unwrap();
+    let first = serde_json::json!({"id": "a", "text": article}).to_string();
+    let copy_text = serde_json::to_string(&format!("Intro line here. {}", &article[1001..2238])).unwrap();
+    let copy = format!(r#"{{"id":"b","text":{copy_text},"text":"short"}}"#);
+    let input = dir.path().join("dup.jsonl");
+    std::fs::write(&input, format!("{first}\n{copy}\n")).unwrap();
+    let stripped = dir.path().join("out.jsonl");
+    let out = run(&["passages", s(&input), "-o", "-", "--strip", s(&stripped), "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<String> = std::fs::read_to_string(&stripped).unwrap().lines().map(str::to_owned).collect();
+    assert_eq!(lines[1], r#"{"id":"b","text":"Intro line here. ","text":"short"}"#);
+}
