@@ -120,6 +120,13 @@ pub struct InputFile {
 /// Expand the command-line inputs (files, directories walked recursively in
 /// sorted order, glob patterns such as `shards/*.jsonl.zst` in sorted order,
 /// `-` for standard input) into a list of input files.
+///
+/// Walking follows symbolic links, but skips a link that leads nowhere
+/// (dangling, or a loop of links) and a directory it has already walked
+/// (a link to an ancestor, or a second way to one directory), so that it
+/// always ends and lists every file once. A path given by itself that
+/// cannot be opened is an error naming it; a listed file that cannot be read
+/// is one when it is read.
 pub fn expand_inputs(inputs: &[PathBuf], format: Format) -> Result<Vec<InputFile>> {
     let mut out = Vec::new();
     for p in inputs {
@@ -153,23 +160,39 @@ pub fn expand_inputs(inputs: &[PathBuf], format: Format) -> Result<Vec<InputFile
 fn add_path(p: &Path, format: Format, out: &mut Vec<InputFile>) -> Result<()> {
     let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
     if meta.is_dir() {
-        walk(p, format, out)
+        let mut walked = std::collections::HashSet::new();
+        walked.insert(p.canonicalize().map_err(|e| Error::io(p, e))?);
+        walk(p, format, out, &mut walked)
     } else {
         out.push(file_input(p.to_path_buf(), format));
         Ok(())
     }
 }
 
-fn walk(dir: &Path, format: Format, out: &mut Vec<InputFile>) -> Result<()> {
+/// The files under `dir`, skipping directories whose canonical path is in
+/// `walked` (and adding those it walks).
+fn walk(
+    dir: &Path,
+    format: Format,
+    out: &mut Vec<InputFile>,
+    walked: &mut std::collections::HashSet<PathBuf>,
+) -> Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .map(|e| e.map(|e| e.path()).map_err(|err| Error::io(dir, err)))
         .collect::<Result<_>>()?;
     entries.sort();
     for p in entries {
-        let meta = std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
+        let meta = match std::fs::metadata(&p) {
+            Ok(meta) => meta,
+            // a dangling link, or a loop of links: nothing to read
+            Err(_) if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) => continue,
+            Err(e) => return Err(Error::io(&p, e)),
+        };
         if meta.is_dir() {
-            walk(&p, format, out)?;
+            if walked.insert(p.canonicalize().map_err(|e| Error::io(&p, e))?) {
+                walk(&p, format, out, walked)?;
+            }
         } else if meta.is_file() {
             out.push(file_input(p, format));
         }
@@ -1115,5 +1138,45 @@ mod tests {
         assert_eq!(ids(&got), ["s", "12", "true", "in:4", "in:5", "BAD", "BAD", "false"], "{got:?}");
         assert_eq!(got[5], "BAD in:6: field `id` is an object, not a string, number or boolean");
         assert_eq!(got[6], "BAD in:7: field `id` is an array, not a string, number or boolean");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn walking_skips_symlink_loops_and_dangling_links() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("sub/deeper")).unwrap();
+        std::fs::write(d.join("a.jsonl"), "{}\n").unwrap();
+        std::fs::write(d.join("sub/deeper/b.txt"), "x").unwrap();
+        symlink(d, d.join("sub/deeper/up")).unwrap(); // to an ancestor
+        symlink("self", d.join("sub/self")).unwrap(); // a loop of one link
+        symlink("missing", d.join("sub/dangling")).unwrap();
+        let got = expand_inputs(&[d.to_path_buf()], Format::Auto).unwrap();
+        let names: Vec<PathBuf> =
+            got.iter().map(|i| i.path.as_ref().unwrap().strip_prefix(d).unwrap().to_owned()).collect();
+        assert_eq!(names, [PathBuf::from("a.jsonl"), PathBuf::from("sub/deeper/b.txt")]);
+        // the walk through a symlink to a directory outside is still followed
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("c.txt"), "y").unwrap();
+        symlink(other.path(), d.join("sub/outside")).unwrap();
+        let got = expand_inputs(&[d.to_path_buf()], Format::Auto).unwrap();
+        assert_eq!(got.len(), 3);
+        assert!(got[2].name.ends_with("sub/outside/c.txt"), "{:?}", got[2]);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.jsonl"), "{\"text\":\"x\"}\n").unwrap();
+        std::fs::write(dir.path().join("b.jsonl"), "{\"text\":\"y\"}\n").unwrap();
+        let inputs = expand_inputs(&[dir.path().to_path_buf()], Format::Auto).unwrap();
+        assert_eq!(inputs.len(), 2);
+        std::fs::remove_file(dir.path().join("b.jsonl")).unwrap();
+        let opts = ReadOptions::default();
+        let f = |t: &str| t.len();
+        assert!(read_input(&inputs[0], &opts, false, &f, &mut |_, _| {}).is_ok());
+        let err = read_input(&inputs[1], &opts, false, &f, &mut |_, _| {}).unwrap_err();
+        assert!(err.to_string().contains("b.jsonl"), "{err}");
     }
 }

@@ -223,3 +223,20 @@ fn strip_with_a_duplicated_text_field() {
     let lines: Vec<String> = std::fs::read_to_string(&stripped).unwrap().lines().map(str::to_owned).collect();
     assert_eq!(lines[1], r#"{"id":"b","text":"Intro line here. ","text":"short"}"#);
 }
+
+/// A symbolic link loop inside a walked directory is skipped; the other
+/// files are read.
+#[cfg(unix)]
+#[test]
+fn symlink_loops_in_a_walked_directory_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("sub")).unwrap();
+    std::fs::write(d.join("sub/a.jsonl"), "{\"id\":\"a\",\"text\":\"alpha beta gamma\"}\n").unwrap();
+    std::os::unix::fs::symlink(d, d.join("sub/to-top")).unwrap();
+    std::os::unix::fs::symlink("loop", d.join("sub/loop")).unwrap();
+    let out = run(&["dedup", s(d), "--clusters", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = clusters(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(got.len(), 1, "{got:?}");
+}
