@@ -239,9 +239,32 @@ fn file_input(path: PathBuf, format: Format) -> InputFile {
 /// Size and modification time (nanoseconds since the epoch) of an input:
 /// what tells a rerun whether it changed (zeros for standard input).
 pub(crate) fn stamp(input: &InputFile) -> (u64, i64) {
-    use std::os::unix::fs::MetadataExt;
     let meta = input.path.as_deref().and_then(|p| std::fs::metadata(p).ok());
-    meta.map_or((0, 0), |m| (m.len(), m.mtime().saturating_mul(1_000_000_000).saturating_add(m.mtime_nsec())))
+    meta.map_or((0, 0), |m| (m.len(), mtime_nanos(&m)))
+}
+
+/// The modification time in nanoseconds since the epoch.
+#[cfg(unix)]
+fn mtime_nanos(m: &std::fs::Metadata) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    m.mtime().saturating_mul(1_000_000_000).saturating_add(m.mtime_nsec())
+}
+
+#[cfg(not(unix))]
+fn mtime_nanos(m: &std::fs::Metadata) -> i64 {
+    portable_mtime_nanos(m)
+}
+
+/// The modification time in nanoseconds since the epoch (negative before
+/// it) from the portable API; 0 where the platform does not keep one.
+#[cfg(any(not(unix), test))]
+fn portable_mtime_nanos(m: &std::fs::Metadata) -> i64 {
+    let nanos = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+    match m.modified().map(|t| t.duration_since(std::time::UNIX_EPOCH)) {
+        Ok(Ok(after)) => nanos(after),
+        Ok(Err(before)) => -nanos(before.duration()),
+        Err(_) => 0,
+    }
 }
 
 /// The bytes of an input, kept for copying records to the output.
@@ -1163,6 +1186,26 @@ mod tests {
         let got = expand_inputs(&[d.to_path_buf()], Format::Auto).unwrap();
         assert_eq!(got.len(), 3);
         assert!(got[2].name.ends_with("sub/outside/c.txt"), "{:?}", got[2]);
+    }
+
+    /// The portable modification time (what other platforms use) is the
+    /// Unix one.
+    #[cfg(unix)]
+    #[test]
+    fn portable_mtime_agrees_with_unix() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.txt");
+        std::fs::write(&p, "x").unwrap();
+        let meta = std::fs::metadata(&p).unwrap();
+        assert!(portable_mtime_nanos(&meta) > 1_500_000_000_000_000_000);
+        assert_eq!(portable_mtime_nanos(&meta), mtime_nanos(&meta));
+        let input = InputFile {
+            path: Some(p),
+            name: "f".into(),
+            format: Format::Text,
+            compression: Compression::None,
+        };
+        assert_eq!(stamp(&input), (1, mtime_nanos(&meta)));
     }
 
     #[test]
