@@ -17,7 +17,8 @@ pub(crate) struct Header<'a> {
     /// Byte offsets of the record (header through trailing line breaks).
     pub start: usize,
     pub end: usize,
-    /// Where the block starts and ends.
+    /// Where the block starts and where its `Content-Length` says it ends
+    /// (past the data for a record that is cut short).
     pub block: (usize, usize),
     pub kind: &'a str,
     pub uri: Option<&'a str>,
@@ -32,16 +33,156 @@ impl Header<'_> {
     }
 }
 
-/// What is at `at`: a complete record, the start of one that is cut short,
-/// or something that is not a record.
-#[derive(Debug)]
-pub(crate) enum Next<'a> {
-    Record(Header<'a>),
-    /// Nothing left but line breaks.
-    End,
-    /// A record starts here but its header or block is incomplete.
-    Partial,
-    Bad(String),
+/// The longest header looked for: a `WARC/` line not followed by a blank
+/// line within this many bytes starts no record.
+const MAX_HEADER: usize = 64 << 10;
+
+/// The UTF-8 byte-order mark, skipped where a record may start.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// What a scan found, in order. Offsets are in the scanned data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Item {
+    /// A well-formed record: its bytes, header through trailing line breaks.
+    Record { start: usize, end: usize },
+    /// Something that is not a record, starting at `at`.
+    Bad { at: usize, reason: String },
+    /// A record cut short by the end of the input.
+    Truncated { at: usize },
+}
+
+/// The records of a stretch of input, as far as they can be told apart.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    pub items: Vec<Item>,
+    /// Where the bytes the items account for end: the next scan starts here.
+    pub end: usize,
+    /// `end` is inside a bad record (the last item): the next scan goes on
+    /// looking for the next record, from the second byte of its data (the
+    /// first is only there to tell whether a `WARC/1.` starts a line).
+    pub resyncing: bool,
+    /// When the scan stopped for want of data: how many bytes its data
+    /// should hold to decide the next item (a hint, 0 when unknown).
+    pub need: usize,
+}
+
+/// Split `data` into records, bad records and a truncated record.
+///
+/// The rules, which depend only on the bytes (never on where a memory-mapped
+/// window or a streamed block happens to end, so every way of reading gives
+/// the same items):
+///
+/// - Records start after blank lines (and byte-order marks) with a `WARC/`
+///   line; the header ends at an empty line and must give a `Content-Length`.
+/// - The block must be followed by two line breaks, or by fewer before the
+///   next `WARC/` or the end of the input.
+/// - A block holding, at a line start, a whole well-formed record (its block
+///   inside the first block too) means that the first record's
+///   `Content-Length` runs past the records after it: it is a bad record.
+///   So is a record whose length runs past the end of the input when another
+///   record starts after its header; without one, it is truncated.
+/// - After a bad record, reading resumes at the next `WARC/1.` that starts
+///   a line, or, anywhere else (glued to garbage), at the next `WARC/1.` line
+///   that starts a well-formed header (see [`resync`]).
+///
+/// With `eof` false the data may go on: the scan stops (`end`) before the
+/// first item that more data could change. `resyncing` continues a bad
+/// record a previous scan ended in. The scan also stops at the first record
+/// start at or after `stop`.
+pub(crate) fn scan(data: &[u8], eof: bool, resyncing: bool, stop: usize) -> Scan {
+    let mut items = Vec::new();
+    let mut at = 0;
+    // after a bad record: where to look for the next record
+    let mut resume = resyncing.then_some(1);
+    loop {
+        if let Some(from) = resume.take() {
+            match resync(data, from.min(data.len()), eof) {
+                Resync::At(p) => at = p,
+                Resync::Nothing => return Scan { items, end: data.len(), resyncing: false, need: 0 },
+                Resync::Wait(w) => {
+                    return Scan { items, end: w.saturating_sub(1), resyncing: true, need: 0 };
+                }
+            }
+        }
+        if at >= stop {
+            break;
+        }
+        loop {
+            match data.get(at) {
+                Some(b'\r' | b'\n') => at += 1,
+                Some(0xef) if data[at..].starts_with(BOM) => at += BOM.len(),
+                _ => break,
+            }
+        }
+        if at == data.len() {
+            break;
+        }
+        let start = at;
+        let wait = |items, need| Scan { items, end: start, resyncing: false, need };
+        if !eof && BOM.starts_with(&data[at..]) {
+            return wait(items, 0);
+        }
+        match parse_header(data, start, eof) {
+            Head::Short if !eof => return wait(items, 0),
+            Head::Short => {
+                items.push(Item::Truncated { at: start });
+                at = data.len();
+                break;
+            }
+            Head::Bad { reason, header_end } => {
+                items.push(Item::Bad { at: start, reason });
+                resume = Some(header_end.unwrap_or(start + 1));
+            }
+            Head::Header(h) => {
+                let (from, e) = h.block;
+                let bad =
+                    |why: &str| Item::Bad { at: start, reason: format!("Content-Length {} {why}", e - from) };
+                match inner_record(data, &h, eof) {
+                    Inner::Wait => return wait(items, e.saturating_add(9)),
+                    Inner::Found => {
+                        items.push(bad("runs past the next record"));
+                        resume = Some(from);
+                    }
+                    Inner::None => match trailer(data, e, eof) {
+                        None => return wait(items, e.saturating_add(9)),
+                        Some(Some(end)) => {
+                            items.push(Item::Record { start, end });
+                            at = end;
+                        }
+                        // at the end of the input: cut short, unless a
+                        // record starts after the header
+                        Some(None) if e > data.len() => match resync(data, from, true) {
+                            Resync::At(p) => {
+                                items.push(bad("runs past the end of the input"));
+                                at = p;
+                            }
+                            _ => {
+                                items.push(Item::Truncated { at: start });
+                                at = data.len();
+                                break;
+                            }
+                        },
+                        Some(None) => {
+                            items.push(bad("does not end the record (no line break after the block)"));
+                            resume = Some(from);
+                        }
+                    },
+                }
+            }
+        }
+    }
+    Scan { items, end: at, resyncing: false, need: 0 }
+}
+
+/// The header at `start`: complete, cut short by the end of `data`, or not
+/// a header.
+enum Head<'a> {
+    /// `end` is the block's end (the line breaks after it are not looked at).
+    Header(Header<'a>),
+    /// `data` ends inside what could be a header.
+    Short,
+    /// Not a header; `header_end` is where it ended, when it did.
+    Bad { reason: String, header_end: Option<usize> },
 }
 
 fn line_at(data: &[u8], at: usize) -> Option<(&[u8], usize)> {
@@ -53,36 +194,49 @@ fn line_at(data: &[u8], at: usize) -> Option<(&[u8], usize)> {
     Some((line, at + nl + 1))
 }
 
-/// The record at `at` (blank lines before it are skipped).
-pub(crate) fn next_record(data: &[u8], mut at: usize) -> Next<'_> {
-    while at < data.len() && (data[at] == b'\r' || data[at] == b'\n') {
-        at += 1;
-    }
-    if at == data.len() {
-        return Next::End;
-    }
-    let start = at;
-    let Some((first, mut pos)) = line_at(data, at) else {
-        return if data.len() - at < 4096 && b"WARC/".starts_with(&data[at..data.len().min(at + 5)]) {
-            Next::Partial
-        } else {
-            Next::Bad("not a WARC record (no WARC/1.x line)".into())
+fn parse_header(data: &[u8], start: usize, eof: bool) -> Head<'_> {
+    let rest = &data[start..];
+    if !rest.starts_with(b"WARC/") {
+        if rest.len() < 5 && b"WARC/".starts_with(rest) {
+            return Head::Short;
+        }
+        // the message shows up to 40 bytes of the line, so it needs them
+        let shown = memchr::memchr(b'\n', &rest[..rest.len().min(41)]).unwrap_or(rest.len().min(40));
+        if !eof && shown < 40 && shown == rest.len() {
+            return Head::Short;
+        }
+        let line = &rest[..shown];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        return Head::Bad {
+            reason: format!("not a WARC record: {:?}", String::from_utf8_lossy(line)),
+            header_end: None,
         };
-    };
-    if !first.starts_with(b"WARC/") {
-        return Next::Bad(format!(
-            "not a WARC record: {:?}",
-            String::from_utf8_lossy(&first[..first.len().min(40)])
-        ));
     }
+    let too_long = || Head::Bad { reason: "WARC header without an end".into(), header_end: None };
+    let Some((_, mut pos)) = line_at(data, start) else {
+        return if rest.len() > MAX_HEADER { too_long() } else { Head::Short };
+    };
     let (mut kind, mut uri, mut record_id, mut content_type, mut length) = ("", None, None, None, None);
+    let mut error = None;
     loop {
-        let Some((line, next)) = line_at(data, pos) else { return Next::Partial };
+        let Some((line, next)) = line_at(data, pos) else {
+            return if data.len() - start > MAX_HEADER { too_long() } else { Head::Short };
+        };
+        if next - start > MAX_HEADER {
+            return too_long();
+        }
         pos = next;
         if line.is_empty() {
             break;
         }
-        let Ok(line) = std::str::from_utf8(line) else { return Next::Bad("header line is not UTF-8".into()) };
+        if line.starts_with(b"WARC/1.") {
+            // another record starts before this header ended
+            return Head::Bad { reason: "WARC header without an end".into(), header_end: None };
+        }
+        let Ok(line) = std::str::from_utf8(line) else {
+            error.get_or_insert_with(|| "header line is not UTF-8".to_owned());
+            continue;
+        };
         let Some((name, value)) = line.split_once(':') else { continue };
         let value = value.trim();
         match name.trim().to_ascii_lowercase().as_str() {
@@ -92,62 +246,150 @@ pub(crate) fn next_record(data: &[u8], mut at: usize) -> Next<'_> {
             "content-type" => content_type = Some(value),
             "content-length" => match value.parse::<usize>() {
                 Ok(n) => length = Some(n),
-                Err(_) => return Next::Bad(format!("bad Content-Length {value:?}")),
+                Err(_) => {
+                    error.get_or_insert_with(|| format!("bad Content-Length {value:?}"));
+                }
             },
             _ => {}
         }
     }
-    let Some(length) = length else { return Next::Bad("record without Content-Length".into()) };
-    let block_end = match pos.checked_add(length) {
-        Some(e) if e <= data.len() => e,
-        _ => return Next::Partial,
-    };
-    // the two line breaks after the block (tolerate fewer at the very end)
-    let mut end = block_end;
-    for _ in 0..2 {
-        if data[end..].starts_with(b"\r\n") {
-            end += 2;
-        } else if data[end..].starts_with(b"\n") {
-            end += 1;
+    let bad = |reason: String| Head::Bad { reason, header_end: Some(pos) };
+    if let Some(reason) = error {
+        return bad(reason);
+    }
+    let Some(length) = length else { return bad("record without Content-Length".into()) };
+    let Some(block_end) = pos.checked_add(length) else { return bad(format!("bad Content-Length {length}")) };
+    Head::Header(Header {
+        start,
+        end: block_end,
+        block: (pos, block_end),
+        kind,
+        uri,
+        record_id,
+        content_type,
+    })
+}
+
+/// Where a record whose block ends at `e` ends: `Some(Some(end))` when the
+/// block is followed by two line breaks (`\r\n` or `\n`), or by fewer before
+/// the next `WARC/` or the end of the input; `Some(None)` when it is not
+/// (its Content-Length is wrong, or runs past the end); `None` when more
+/// data is needed to tell.
+fn trailer(data: &[u8], e: usize, eof: bool) -> Option<Option<usize>> {
+    if e > data.len() {
+        return eof.then_some(None);
+    }
+    if !eof && data.len() - e < 9 {
+        return None;
+    }
+    let mut x = e;
+    let mut breaks = 0;
+    while breaks < 2 {
+        if data[x..].starts_with(b"\r\n") {
+            x += 2;
+        } else if data[x..].starts_with(b"\n") {
+            x += 1;
+        } else {
+            break;
+        }
+        breaks += 1;
+    }
+    let rest = &data[x..];
+    let ends = eof && rest.iter().all(|&b| b == b'\r' || b == b'\n');
+    Some((breaks == 2 || ends || rest.starts_with(b"WARC/")).then_some(x))
+}
+
+enum Inner {
+    Found,
+    None,
+    Wait,
+}
+
+/// Whether the block of `h` holds, at a line start, a whole well-formed
+/// record whose block ends inside `h`'s block: then `h`'s Content-Length
+/// runs past the records after it.
+fn inner_record(data: &[u8], h: &Header<'_>, eof: bool) -> Inner {
+    let (from, e) = h.block;
+    let limit = e.min(data.len());
+    // `from - 1` is the newline ending the header, so the block's first byte
+    // is a line start too
+    for hit in memchr::memmem::find_iter(&data[from - 1..limit], b"\nWARC/1.") {
+        let p = from + hit;
+        match parse_header(data, p, eof) {
+            Head::Header(c) if c.block.1 <= e => match trailer(data, c.block.1, eof) {
+                Some(Some(_)) => return Inner::Found,
+                Some(None) => {}
+                None => return Inner::Wait,
+            },
+            Head::Short if !eof => return Inner::Wait,
+            _ => {}
         }
     }
-    Next::Record(Header { start, end, block: (pos, block_end), kind, uri, record_id, content_type })
+    if e > data.len() && !eof { Inner::Wait } else { Inner::None }
 }
 
-/// Where the complete records at the start of `data` end (0 when none is).
-pub(crate) fn complete_prefix(data: &[u8]) -> usize {
-    let mut at = 0;
-    while let Next::Record(h) = next_record(data, at) {
-        at = h.end;
-    }
-    at
+enum Resync {
+    /// The next record seems to start here.
+    At(usize),
+    /// None does (the data is all there).
+    Nothing,
+    /// None does before this position; more data is needed from there.
+    Wait(usize),
 }
 
-/// The end of the first record that ends at or after `min` (the end of the
-/// last complete record, or of `data`, when none does): where a window of
-/// about `min` bytes can be cut.
-pub(crate) fn cut_after(data: &[u8], min: usize) -> usize {
-    let mut at = 0;
-    while at < min {
-        match next_record(data, at) {
-            Next::Record(h) => at = h.end,
-            _ => return data.len(),
+/// Where the next record seems to start after a malformed one, looking from
+/// `from` (at least 1): the next `WARC/1.` at a line start, or the next
+/// `WARC/1.` anywhere (garbage glued to a record, as in `junkWARC/1.1`)
+/// that is a whole `WARC/1.x` line followed by a well-formed header (lines
+/// up to an empty line, with a numeric Content-Length).
+fn resync(data: &[u8], from: usize, eof: bool) -> Resync {
+    for hit in memchr::memmem::find_iter(&data[from..], b"WARC/1.") {
+        let p = from + hit;
+        if p > 0 && data[p - 1] == b'\n' {
+            return Resync::At(p);
+        }
+        // a whole line `WARC/1.x`: digits, then the line break
+        let tail = &data[p + 7..];
+        let digits = tail.iter().take(8).take_while(|b| b.is_ascii_digit()).count();
+        let after = &tail[digits..];
+        let line = if after.is_empty() || after == b"\r" {
+            (eof).then_some(false)
+        } else {
+            Some(digits > 0 && (after.starts_with(b"\n") || after.starts_with(b"\r\n")))
+        };
+        let header = match line {
+            Some(true) => match parse_header(data, p, eof) {
+                Head::Header(_) => Some(true),
+                Head::Short if !eof => None,
+                _ => Some(false),
+            },
+            other => other,
+        };
+        match header {
+            Some(true) => return Resync::At(p),
+            Some(false) => {}
+            None => return Resync::Wait(p),
         }
     }
-    at
+    if eof { Resync::Nothing } else { Resync::Wait(data.len().saturating_sub(6).max(from)) }
 }
 
-/// Where the next record seems to start after a malformed one: the next
-/// line beginning with `WARC/1.`.
-pub(crate) fn resync(data: &[u8], at: usize) -> Option<usize> {
-    memchr::memmem::find(&data[at..], b"\nWARC/1.").map(|i| at + i + 1)
+/// The header of `rec`, one whole record as a [`scan`] found it.
+pub(crate) fn record(rec: &[u8]) -> Option<Header<'_>> {
+    match parse_header(rec, 0, true) {
+        Head::Header(mut h) if h.block.1 <= rec.len() => {
+            h.end = rec.len();
+            Some(h)
+        }
+        _ => None,
+    }
 }
 
 /// `rec` (one whole record) rewritten as a WET `conversion` record holding
 /// `text`: its header fields kept except the type, content type, length and
 /// digests, which no longer describe the new block.
 pub(crate) fn as_conversion(rec: &[u8], text: &str) -> Option<Vec<u8>> {
-    let Next::Record(h) = next_record(rec, 0) else { return None };
+    let h = record(rec)?;
     let head = std::str::from_utf8(&rec[h.start..h.block.0]).ok()?;
     let mut out = String::with_capacity(head.len() + text.len() + 64);
     for line in head.lines() {
@@ -255,22 +497,24 @@ mod tests {
             "application/http; msgtype=request",
             b"GET / HTTP/1.1\r\n\r\n",
         ));
-        let mut at = 0;
+        let all = scan(&data, true, false, usize::MAX);
         let mut got = Vec::new();
-        while let Next::Record(h) = next_record(&data, at) {
-            if let Some(t) = record_text(&data, &h).unwrap() {
+        for item in &all.items {
+            let Item::Record { start, end } = *item else { panic!("{item:?}") };
+            let rec = &data[start..end];
+            let h = super::record(rec).unwrap();
+            if let Some(t) = record_text(rec, &h).unwrap() {
                 got.push((h.id().unwrap(), t.trim().to_owned()));
             }
-            at = h.end;
         }
-        assert_eq!(at, data.len());
+        assert_eq!(all.end, data.len());
         assert_eq!(got[0], ("https://a.example/".to_owned(), "plain text é".to_owned()));
         assert_eq!(got[1].0, "https://b.example/");
         assert!(got[1].1.contains("Hello world"), "{:?}", got[1].1);
         assert!(!got[1].1.contains("x()"));
         assert_eq!(got.len(), 2);
-        assert_eq!(complete_prefix(&data), data.len());
-        // cut anywhere inside the last record: the prefix stops before it
+        // cut anywhere inside the last record: a stream stops before it, the
+        // end of the input makes it truncated
         let last = data.len()
             - record(
                 "request",
@@ -279,17 +523,142 @@ mod tests {
                 b"GET / HTTP/1.1\r\n\r\n",
             )
             .len();
-        for cut in [last + 1, last + 30, data.len() - 5] {
-            assert_eq!(complete_prefix(&data[..cut]), last, "{cut}");
-            assert!(matches!(next_record(&data[..cut], last), Next::Partial));
+        for cut in [last + 5, last + 30, data.len() - 5] {
+            let s = scan(&data[..cut], false, false, usize::MAX);
+            assert_eq!((s.end, s.items.len()), (last, 3), "{cut}");
+            let s = scan(&data[..cut], true, false, usize::MAX);
+            assert_eq!(s.items.last(), Some(&Item::Truncated { at: last }), "{cut}");
         }
     }
 
     #[test]
     fn malformed_headers_are_errors() {
-        assert!(matches!(next_record(b"HTTP/1.1 200 OK\r\n\r\n", 0), Next::Bad(_)));
-        assert!(matches!(next_record(b"WARC/1.1\r\nWARC-Type: conversion\r\n\r\nabc", 0), Next::Bad(_)));
-        assert!(matches!(next_record(b"WARC/1.1\r\nContent-Length: x1\r\n\r\n", 0), Next::Bad(_)));
-        assert!(matches!(next_record(b"\r\n\r\n", 0), Next::End));
+        let first = |data: &[u8]| scan(data, true, false, usize::MAX).items.into_iter().next();
+        assert!(matches!(first(b"HTTP/1.1 200 OK\r\n\r\n"), Some(Item::Bad { .. })));
+        assert!(matches!(first(b"WARC/1.1\r\nWARC-Type: conversion\r\n\r\nabc"), Some(Item::Bad { .. })));
+        assert!(matches!(first(b"WARC/1.1\r\nContent-Length: x1\r\n\r\n"), Some(Item::Bad { .. })));
+        assert_eq!(first(b"\r\n\r\n"), None);
+        assert!(super::record(b"WARC/1.1\r\nContent-Length: 9\r\n\r\nabc").is_none());
+    }
+
+    /// The items of `data` fed to [`scan`] `step` bytes at a time, as the
+    /// stream reader does, with their offsets in `data`.
+    fn streamed(data: &[u8], step: usize) -> Vec<Item> {
+        let (mut items, mut base, mut read, mut resyncing) = (Vec::new(), 0, 0, false);
+        loop {
+            read = (read + step).min(data.len());
+            let eof = read == data.len();
+            let s = scan(&data[base..read], eof, resyncing, usize::MAX);
+            if s.end > 0 || eof {
+                items.extend(s.items.into_iter().map(|i| match i {
+                    Item::Record { start, end } => Item::Record { start: start + base, end: end + base },
+                    Item::Bad { at, reason } => Item::Bad { at: at + base, reason },
+                    Item::Truncated { at } => Item::Truncated { at: at + base },
+                }));
+                base += s.end;
+                resyncing = s.resyncing;
+            }
+            if eof {
+                assert_eq!(base, data.len());
+                return items;
+            }
+        }
+    }
+
+    /// Random damage (flipped bytes, cuts, inserted record starts, line
+    /// breaks and garbage, changed lengths): a stream fed in random steps
+    /// finds what one scan of the whole finds.
+    #[test]
+    fn random_damage_is_read_the_same_in_any_steps() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let pieces: [&[u8]; 6] =
+            [b"WARC/1.1\r\n", b"\r\n", b"\n", b"junk", b"Content-Length: 7\r\n", b"\xef\xbb\xbf"];
+        for case in 0..300 {
+            let mut data = Vec::new();
+            for i in 0..1 + next(6) {
+                let text = "word ".repeat(next(30));
+                data.extend(record("conversion", &format!("u{i}"), "text/plain", text.as_bytes()));
+            }
+            for _ in 0..next(4) {
+                if data.is_empty() {
+                    break;
+                }
+                let at = next(data.len());
+                match next(3) {
+                    0 => data[at] = next(256) as u8,
+                    1 => data.truncate(at),
+                    _ => {
+                        let piece = pieces[next(pieces.len())];
+                        data.splice(at..at, piece.iter().copied());
+                    }
+                }
+            }
+            let all = scan(&data, true, false, usize::MAX);
+            assert_eq!(all.end, data.len(), "{case}");
+            for step in [1 + next(5), 1 + next(200)] {
+                assert_eq!(streamed(&data, step), all.items, "case {case}, step {step}");
+            }
+        }
+    }
+
+    /// Damage of every kind: wrong lengths (past the next records, past the
+    /// end, too short), garbage glued to records, an interrupted header,
+    /// a byte-order mark, records glued without line breaks, a cut end.
+    #[test]
+    fn every_way_of_cutting_gives_the_same_items() {
+        let rec = |uri: &str, text: &str| record("conversion", uri, "text/plain", text.as_bytes());
+        let set_length = |r: Vec<u8>, len: usize| {
+            let t = String::from_utf8(r).unwrap();
+            let at = t.find("Content-Length: ").unwrap() + 16;
+            let end = at + t[at..].find('\r').unwrap();
+            format!("{}{len}{}", &t[..at], &t[end..]).into_bytes()
+        };
+        let mut data = b"\xef\xbb\xbf".to_vec();
+        data.extend(rec("a", "first text"));
+        data.extend(set_length(rec("b", "claims too much"), 300));
+        data.extend(rec("c", "third"));
+        data.extend(rec("d", "fourth text\nWARC/1.1 mentioned in the text"));
+        data.extend(b"garbage");
+        data.extend(rec("e", "glued to garbage"));
+        data.extend(set_length(rec("f", "claims too little"), 5));
+        data.extend(b"WARC/1.1\r\nWARC-Type: conversion\r\n");
+        data.extend(rec("g", "after an interrupted header"));
+        let mut glued = rec("h", "no line breaks after me");
+        glued.truncate(glued.len() - 4);
+        data.extend(glued);
+        data.extend(rec("x", "after a glued record"));
+        data.extend(b"\x00\x01 WARC/1.1\r\nnot: a header\r\n\r\n");
+        data.extend(rec("i", "after binary junk"));
+        data.extend(set_length(rec("j", "claims more than there is"), 1 << 30));
+        data.extend(rec("k", "the last"));
+        let all = scan(&data, true, false, usize::MAX);
+        assert_eq!(all.end, data.len());
+        let kinds: String = all
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Record { .. } => 'R',
+                Item::Bad { .. } => 'B',
+                Item::Truncated { .. } => 'T',
+            })
+            .collect();
+        // a B c d B e B B g h x B i B k
+        assert_eq!(kinds, "RBRRBRBBRRRBRBR", "{:#?}", all.items);
+        for step in [1, 2, 7, 64, 333, 4096] {
+            assert_eq!(streamed(&data, step), all.items, "{step}");
+        }
+        // cut short at the end
+        let cut = &data[..data.len() - 6];
+        let all = scan(cut, true, false, usize::MAX);
+        assert_eq!(all.items.last(), Some(&Item::Truncated { at: data.len() - rec("k", "the last").len() }));
+        for step in [1, 5, 100] {
+            assert_eq!(streamed(cut, step), all.items, "{step}");
+        }
     }
 }

@@ -124,3 +124,119 @@ fn far_banding_is_warned_about() {
     assert!(out.status.success());
     assert!(stderr(&out).contains("warning: bands x rows = 64 x 2"), "{}", stderr(&out));
 }
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// A UTF-8 byte-order mark starting a file is not part of its first record:
+/// plain, compressed or piped, the records are used and copied without it.
+#[test]
+fn byte_order_marks_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = "{\"id\":\"a\",\"text\":\"one two three four five six\"}\n\
+                   {\"id\":\"b\",\"text\":\"seven eight nine ten eleven twelve\"}\n";
+    let data = [&b"\xef\xbb\xbf"[..], records.as_bytes()].concat();
+    let plain = dir.path().join("bom.jsonl");
+    std::fs::write(&plain, &data).unwrap();
+    let gz = dir.path().join("bom.jsonl.gz");
+    std::fs::write(&gz, gzip(&data)).unwrap();
+    for (p, extra) in [(&plain, None), (&plain, Some("--no-mmap")), (&gz, None)] {
+        let kept = dir.path().join(format!("kept-{}.jsonl", extra.is_some() as u8));
+        let _ = std::fs::remove_file(&kept);
+        let mut args = vec!["dedup", s(p), "--clusters", "-", "-o", s(&kept)];
+        args.extend(extra);
+        let out = run(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stderr(&out).contains(" 0 bad records skipped"), "{p:?}: {}", stderr(&out));
+        let ids: Vec<String> =
+            clusters(&String::from_utf8(out.stdout).unwrap()).into_iter().map(|c| c.0).collect();
+        assert_eq!(ids, ["a", "b"], "{p:?}");
+        // the kept records are the input's bytes, without the mark
+        assert_eq!(std::fs::read_to_string(&kept).unwrap(), records, "{p:?}");
+    }
+    let out = run_stdin(&["dedup", "-", "--clusters", "-"], &data);
+    assert!(out.status.success() && stderr(&out).contains(" 0 bad records skipped"), "{}", stderr(&out));
+    assert_eq!(clusters(&String::from_utf8(out.stdout).unwrap()).len(), 2);
+}
+
+/// Python's json.dumps writes lone surrogates (`"\ud800"`): the record is
+/// kept, the surrogate read as U+FFFD.
+#[test]
+fn lone_surrogates_do_not_reject_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("surrogates.jsonl");
+    std::fs::write(
+        &p,
+        "{\"id\":\"a\",\"text\":\"one two three four five six \\ud800\"}\n\
+         {\"id\":\"b\\udc00\",\"text\":\"one two three four five six \\ufffd\"}\n",
+    )
+    .unwrap();
+    let out = run(&["dedup", s(&p), "--clusters", "-", "--strict"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = clusters(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].0, "b\u{fffd}");
+    assert_eq!(got[1].1, "a", "the replaced text is the same text: {got:?}");
+    assert_eq!(got[1].2, 1.0);
+}
+
+/// Ids: strings as they are, numbers in decimal, booleans as `true` /
+/// `false`, null or absent as FILE:LINE; objects and arrays are bad records.
+#[test]
+fn ids_of_other_json_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ids.jsonl");
+    std::fs::write(
+        &p,
+        "{\"id\":true,\"text\":\"alpha beta\"}\n{\"id\":{\"x\":1},\"text\":\"gamma\"}\n\
+         {\"id\":null,\"text\":\"delta\"}\n{\"id\":[2],\"text\":\"epsilon\"}\n{\"id\":1.5,\"text\":\"zeta\"}\n",
+    )
+    .unwrap();
+    let out = run(&["dedup", s(&p), "--clusters", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:2: field `id` is an object", s(&p))), "{err}");
+    assert!(err.contains(&format!("{}:4: field `id` is an array", s(&p))), "{err}");
+    let ids: Vec<String> =
+        clusters(&String::from_utf8(out.stdout).unwrap()).into_iter().map(|c| c.0).collect();
+    assert_eq!(ids, ["true".to_owned(), format!("{}:3", s(&p)), "1.5".to_owned()]);
+}
+
+/// A record holding its text field twice: the first value is the text, for
+/// finding passages and for stripping them alike.
+#[test]
+fn strip_with_a_duplicated_text_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let article = std::fs::read_to_string(data("seed-article.txt")).unwrap();
+    let first = serde_json::json!({"id": "a", "text": article}).to_string();
+    let copy_text = serde_json::to_string(&format!("Intro line here. {}", &article[1001..2238])).unwrap();
+    let copy = format!(r#"{{"id":"b","text":{copy_text},"text":"short"}}"#);
+    let input = dir.path().join("dup.jsonl");
+    std::fs::write(&input, format!("{first}\n{copy}\n")).unwrap();
+    let stripped = dir.path().join("out.jsonl");
+    let out = run(&["passages", s(&input), "-o", "-", "--strip", s(&stripped), "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<String> = std::fs::read_to_string(&stripped).unwrap().lines().map(str::to_owned).collect();
+    assert_eq!(lines[1], r#"{"id":"b","text":"Intro line here. ","text":"short"}"#);
+}
+
+/// A symbolic link loop inside a walked directory is skipped; the other
+/// files are read.
+#[cfg(unix)]
+#[test]
+fn symlink_loops_in_a_walked_directory_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("sub")).unwrap();
+    std::fs::write(d.join("sub/a.jsonl"), "{\"id\":\"a\",\"text\":\"alpha beta gamma\"}\n").unwrap();
+    std::os::unix::fs::symlink(d, d.join("sub/to-top")).unwrap();
+    std::os::unix::fs::symlink("loop", d.join("sub/loop")).unwrap();
+    let out = run(&["dedup", s(d), "--clusters", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = clusters(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(got.len(), 1, "{got:?}");
+}

@@ -134,3 +134,73 @@ fn stripping_warc_leaves_no_repeats() {
     let kept = cluster_list(&["dedup", s(&stripped), "--clusters", "-", "-q"]);
     assert_eq!(kept.len(), 18, "every document is still there");
 }
+
+/// `small.wet` with the Content-Length of its fourth record replaced.
+fn with_fourth_length(raw: &[u8], len: impl Fn(usize) -> usize) -> Vec<u8> {
+    let starts: Vec<usize> = memchr::memmem::find_iter(raw, b"WARC/1.1\r\n").collect();
+    let head = memchr::memmem::find(&raw[starts[3]..], b"Content-Length: ").unwrap() + starts[3] + 16;
+    let end = head + memchr::memchr(b'\r', &raw[head..]).unwrap();
+    let old: usize = std::str::from_utf8(&raw[head..end]).unwrap().parse().unwrap();
+    [&raw[..head], len(old).to_string().as_bytes(), &raw[end..]].concat()
+}
+
+/// A record whose Content-Length runs past the records after it is a bad
+/// record; reading resumes at the next record, mapped, streamed, compressed
+/// or piped.
+#[test]
+fn a_content_length_past_the_following_records_loses_only_that_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = std::fs::read(fixture("small.wet")).unwrap();
+    let lengths: [&dyn Fn(usize) -> usize; 2] = [&|_| 99_999_999, &|l| l + 300];
+    for (n, len) in lengths.into_iter().enumerate() {
+        let bad = with_fourth_length(&raw, len);
+        let p = dir.path().join(format!("long-{n}.wet"));
+        std::fs::write(&p, &bad).unwrap();
+        let zst = dir.path().join(format!("long-{n}.wet.zst"));
+        std::fs::write(&zst, zstd::encode_all(&bad[..], 3).unwrap()).unwrap();
+        let cases: [(Vec<&str>, Option<&[u8]>); 4] = [
+            (vec![s(&p)], None),
+            (vec![s(&p), "--no-mmap"], None),
+            (vec![s(&zst)], None),
+            (vec!["-", "--format", "warc"], Some(&bad[..])),
+        ];
+        for (args, stdin) in cases {
+            let args = [&["dedup"][..], &args, &["--clusters", "-"]].concat();
+            let out = match stdin {
+                Some(data) => run_stdin(&args, data),
+                None => run(&args),
+            };
+            assert!(out.status.success(), "{args:?}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(":4: Content-Length"), "{args:?}: {err}");
+            assert!(!err.contains("truncated"), "{args:?}: {err}");
+            let got = clusters(&String::from_utf8(out.stdout).unwrap());
+            assert_eq!(got.len(), 17, "{args:?}: only the damaged record is lost");
+        }
+    }
+}
+
+/// Garbage glued to a record's `WARC/1.1` line (not at a line start) is a
+/// bad record; the record after it is found.
+#[test]
+fn records_glued_to_garbage_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = std::fs::read(fixture("small.wet")).unwrap();
+    let starts: Vec<usize> = memchr::memmem::find_iter(&raw, b"WARC/1.1\r\n").collect();
+    let damaged =
+        [&raw[..starts[5]], b"garbage", &raw[starts[5]..starts[9]], b"\x00\xff junk", &raw[starts[9]..]]
+            .concat();
+    let p = dir.path().join("glued.wet");
+    std::fs::write(&p, &damaged).unwrap();
+    let gz = dir.path().join("glued.wet.gz");
+    std::fs::write(&gz, gzip_per_record(&damaged)).unwrap();
+    for args in [vec![s(&p)], vec![s(&p), "--no-mmap"], vec![s(&gz)]] {
+        let args = [&["dedup"][..], &args, &["--clusters", "-"]].concat();
+        let out = run(&args);
+        assert!(out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("2 bad records skipped"), "{args:?}: {err}");
+        let got = clusters(&String::from_utf8(out.stdout).unwrap());
+        assert_eq!(got.len(), 18, "{args:?}: every document is still there");
+    }
+}
