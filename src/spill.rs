@@ -229,6 +229,33 @@ fn read_at(f: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     }
 }
 
+/// Descriptors of record sources kept open at once.
+const OPEN_SOURCES: usize = 16;
+
+/// The files records are re-read from, opened when a record is needed and
+/// kept open a few at a time (a directory of thousands of inputs must not
+/// hold a descriptor each).
+#[derive(Debug, Default)]
+struct Sources {
+    paths: Vec<PathBuf>,
+    /// The most recently used first.
+    open: std::sync::Mutex<Vec<(usize, std::sync::Arc<File>)>>,
+}
+
+impl Sources {
+    fn file(&self, i: usize) -> Result<std::sync::Arc<File>> {
+        let mut open = self.open.lock().map_err(|_| Error::Internal("a reader thread panicked".into()))?;
+        if let Some(at) = open.iter().position(|(j, _)| *j == i) {
+            let hit = open.remove(at);
+            open.insert(0, hit);
+        } else {
+            open.insert(0, (i, std::sync::Arc::new(open_random(&self.paths[i])?)));
+            open.truncate(OPEN_SOURCES);
+        }
+        Ok(std::sync::Arc::clone(&open[0].1))
+    }
+}
+
 /// A corpus kept in a work directory: signatures and ids in files read back
 /// by position, records re-read from the inputs or their copies, band keys
 /// in sorted runs. Per document in memory: samples, record place, id end.
@@ -243,9 +270,8 @@ pub(crate) struct Spilled {
     id_path: PathBuf,
     id_ends: Vec<u64>,
     places: Vec<Place>,
-    /// Files records are re-read from (the input, or its copy), with the
-    /// input's resolved format.
-    sources: Vec<(File, Format)>,
+    /// Files records are re-read from (the input, or its copy).
+    sources: Sources,
     inputs: Vec<InputFile>,
     opts: ReadOptions,
     runs: Vec<PathBuf>,
@@ -407,7 +433,7 @@ impl Dedup {
             id_path,
             id_ends: Vec::new(),
             places: Vec::new(),
-            sources: Vec::new(),
+            sources: Sources::default(),
             inputs: inputs.to_vec(),
             opts: self.read_options().clone(),
             runs: Vec::new(),
@@ -525,16 +551,13 @@ impl Dedup {
 }
 
 impl Spilled {
-    /// Open the files records are re-read from.
+    /// Name the files records are re-read from (opened when needed).
     fn open_sources(&mut self) -> Result<()> {
-        self.sources.clear();
-        for ((copy, format), input) in self.copies.iter().zip(&self.inputs) {
-            let file = match copy {
-                Some((name, _)) => open_random(&self.dir.path.join(name))?,
-                None => open_random(input.path.as_deref().unwrap_or(Path::new("-")))?,
-            };
-            self.sources.push((file, *format));
-        }
+        let paths = self.copies.iter().zip(&self.inputs).map(|((copy, _), input)| match copy {
+            Some((name, _)) => self.dir.path.join(name),
+            None => input.path.clone().unwrap_or_else(|| PathBuf::from("-")),
+        });
+        self.sources = Sources { paths: paths.collect(), open: std::sync::Mutex::new(Vec::new()) };
         Ok(())
     }
 
@@ -694,14 +717,15 @@ impl RecordSource for Spilled {
     }
 
     fn format_of(&self, input: usize) -> Format {
-        self.sources[input].1
+        self.copies[input].1
     }
 
     fn record(&self, d: usize) -> Result<Cow<'_, [u8]>> {
         let p = self.places[d];
         let mut bytes = vec![0u8; (p.end - p.start) as usize];
-        let (file, _) = &self.sources[p.source as usize];
-        read_at(file, &mut bytes, p.start).map_err(|e| Error::io(&self.inputs[p.source as usize].name, e))?;
+        let file = self.sources.file(p.source as usize)?;
+        read_at(&file, &mut bytes, p.start)
+            .map_err(|e| Error::io(&self.inputs[p.source as usize].name, e))?;
         Ok(Cow::Owned(bytes))
     }
 }

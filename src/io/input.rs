@@ -328,6 +328,10 @@ pub(crate) enum Outcome<T> {
     Bad(BadRecord),
 }
 
+/// Files at least this large are memory-mapped; smaller ones are read whole
+/// (a directory of pages would otherwise hold a map per page).
+const MAP_MIN: u64 = if cfg!(test) { 1 << 10 } else { 1 << 20 };
+
 /// Size of the blocks streamed inputs are read in.
 pub(crate) const BLOCK: usize = if cfg!(test) { 64 << 10 } else { 16 << 20 };
 /// Target size of the pieces a block is cut into for parallel parsing.
@@ -368,13 +372,24 @@ pub(crate) fn read_input_with<T: Send>(
             let file = File::open(p).map_err(|e| Error::io(p, e))?;
             let len = file.metadata().map_err(|e| Error::io(p, e))?.len();
             if opts.mmap && len > 0 && input.compression == Compression::None {
-                // SAFETY: the map is read-only and private to this process.
-                // If another process truncates the file while we read it the
-                // OS may deliver SIGBUS; that is the documented risk of
-                // memory-mapped input, shared by every mmap-based tool.
-                let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(p, e))?;
-                let _ = map.advise(memmap2::Advice::Sequential);
-                let bytes = Bytes::Map(map);
+                let bytes = if len < MAP_MIN {
+                    // a small file is read whole: a map per file would run
+                    // into the kernel's limit on maps in a directory of pages
+                    let mut v = Vec::with_capacity(len as usize);
+                    (&file).read_to_end(&mut v).map_err(|e| Error::io(p, e))?;
+                    Bytes::Owned(v)
+                } else {
+                    // SAFETY: the map is read-only and private to this
+                    // process. If another process truncates the file while we
+                    // read it the OS may deliver SIGBUS; that is the
+                    // documented risk of memory-mapped input, shared by every
+                    // mmap-based tool.
+                    let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(p, e))?;
+                    let _ = map.advise(memmap2::Advice::Sequential);
+                    Bytes::Map(map)
+                };
+                drop(file);
+                let len = bytes.len() as u64;
                 // windows of about one block, cut after a newline, so that
                 // the parsed values in flight stay bounded
                 let mut at = 0usize;
@@ -406,7 +421,11 @@ pub(crate) fn read_input_with<T: Send>(
                     }
                 }
                 retained.len = len;
-                retained.blocks.push((0, bytes));
+                // a map or a buffer is held only when asked for: a corpus of
+                // many files must not hold them all
+                if keep {
+                    retained.blocks.push((0, bytes));
+                }
                 return Ok(retained);
             }
             let counted = Counting { inner: file, count: Arc::clone(&compressed) };

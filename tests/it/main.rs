@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod compressed;
 mod index;
+mod many_files;
 mod oracle;
 mod parquet_io;
 mod passages;
