@@ -650,3 +650,35 @@ pub(crate) fn for_each_batch(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_refuses_links_of_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.parquet");
+        std::fs::write(&input, "x").unwrap();
+        let (hard, soft) = (dir.path().join("hard.parquet"), dir.path().join("soft.parquet"));
+        std::fs::hard_link(&input, &hard).unwrap();
+        std::os::unix::fs::symlink(&input, &soft).unwrap();
+        let fields = [("doc_id", Kind::U64)];
+        for target in [&input, &hard, &soft] {
+            assert!(
+                matches!(
+                    Table::create(target, std::slice::from_ref(&input), &fields),
+                    Err(Error::WouldOverwriteInput(_))
+                ),
+                "{}",
+                target.display()
+            );
+        }
+        let out = dir.path().join("out.parquet");
+        let mut t = Table::create(&out, std::slice::from_ref(&input), &fields).unwrap();
+        t.push(&[Cell::U64(7)]).unwrap();
+        t.commit().unwrap();
+        assert_eq!(std::fs::read(&input).unwrap(), b"x");
+        assert!(out.exists());
+    }
+}
