@@ -402,10 +402,28 @@ fn main() -> ExitCode {
             if is_broken_pipe(&f.error) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("neardup: error: {:#}", f.error);
+            eprintln!("neardup: error: {}", error_text(&f.error));
             ExitCode::from(f.code)
         }
     }
+}
+
+/// The error and its causes, as `{:#}` prints them, but without a cause
+/// that the text before it already ends with (the library's I/O errors
+/// print their cause after the file's name).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

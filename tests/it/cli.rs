@@ -313,6 +313,8 @@ fn a_full_disk_names_the_file_and_commits_no_output_of_the_run() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{err}");
         assert!(err.contains("/dev/full") && err.contains("No space left"), "{err}");
+        // the cause is said once
+        assert_eq!(err.matches("No space left").count(), 1, "{err}");
         assert_eq!(names_in(&out_dir), Vec::<String>::new(), "gen --size {size}");
     }
     // one failed output: none of the others appears, and no temporary file
