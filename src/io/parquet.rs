@@ -64,9 +64,9 @@ fn open(path: &Path, opts: &ReadOptions) -> std::result::Result<Source, String> 
         .map_err(|e| format!("not a readable Parquet file: {e}"))?;
     let schema = meta.schema();
     let names = || schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
-    let text_idx = schema.index_of(&opts.text_field).map_err(|_| {
-        format!("no column `{}` (columns: {}); choose one with --text-field", opts.text_field, names())
-    })?;
+    let text_idx = schema
+        .index_of(&opts.text_field)
+        .map_err(|_| format!("no column `{}` (columns: {}) for the text", opts.text_field, names()))?;
     let text_type = schema.field(text_idx).data_type();
     if !is_text_type(text_type) {
         return Err(format!("column `{}` is {text_type}, not a string", opts.text_field));

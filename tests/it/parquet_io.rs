@@ -246,6 +246,8 @@ fn bad_rows_and_damaged_files_are_reported() {
     let o = run(&["dedup", s(&pq), s(&other), "--text-field", "body", "--clusters", "-"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("no column `body` (columns: id, text, n)"), "{err}");
+    // the library's reason names no command-line flag
+    assert!(!err.contains("--text-field"), "{err}");
     assert_eq!(o.status.code(), Some(2));
     // a truncated file: reported by name, the other input still read
     let bytes = std::fs::read(&pq).unwrap();
