@@ -385,3 +385,13 @@ fn a_full_disk_names_the_file_and_commits_no_output_of_the_run() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(names_in(&out_dir), ["c.jsonl", "o.jsonl", "s.json"]);
 }
+
+#[test]
+fn the_summary_prints_the_verify_mode_in_lower_case() {
+    for verify in ["estimate", "exact"] {
+        let out = run(&["dedup", s(&data("small.jsonl")), "--verify", verify]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains(&format!(", verify {verify}\n")), "{err}");
+    }
+}
