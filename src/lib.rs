@@ -45,8 +45,8 @@ pub use crate::dedup::{Corpus, Dedup, DedupBuilder, Resumed, Verify};
 pub use crate::error::{BadRecord, Error, Result};
 pub use crate::index::{INDEX_FORMAT_VERSION, Index, Match, Verdict};
 pub use crate::io::{
-    AtomicFile, Compression, Format, InputFile, OutputFormat, ReadOptions, StreamReport, expand_inputs,
-    read_texts,
+    AtomicFile, Compression, Format, InputFile, OutputFormat, OutputSet, ReadOptions, StreamReport,
+    check_outputs, expand_inputs, read_texts,
 };
 pub use crate::lsh::LshParams;
 pub use crate::normalize::{Token, Tokenizer};

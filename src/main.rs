@@ -2,7 +2,7 @@
 //! onto builders and prints.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -406,10 +406,28 @@ fn main() -> ExitCode {
             if is_broken_pipe(&f.error) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("neardup: error: {:#}", f.error);
+            eprintln!("neardup: error: {}", error_text(&f.error));
             ExitCode::from(f.code)
         }
     }
+}
+
+/// The error and its causes, as `{:#}` prints them, but without a cause
+/// that the text before it already ends with (the library's I/O errors
+/// print their cause after the file's name).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -440,6 +458,7 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
     let builder = args.params.builder(&args.input.read);
     let dedup = builder.build()?;
     let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    let (outs, to) = DedupOutputs::stage(&args, &inputs)?;
     let spill_dir = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     let mut corpus = with_progress(&inputs, args.quiet, |progress| match args.max_memory {
         Some(max) => dedup.read_spilled(&inputs, &spill_dir, max, progress),
@@ -458,14 +477,14 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
 
     let t_write = Instant::now();
     let written = (|| -> anyhow::Result<()> {
-        if let Some(p) = &args.clusters {
+        if let (Some(p), Some(to)) = (&args.clusters, &to.clusters) {
             corpus
-                .write_clusters(&clustering, p, args.table.format())
+                .write_clusters(&clustering, to, args.table.format())
                 .with_context(|| format!("writing clusters to {}", p.display()))?;
         }
-        if let Some(p) = &args.output {
+        if let (Some(p), Some(to)) = (&args.output, &to.output) {
             corpus
-                .write_deduplicated(&clustering, p)
+                .write_deduplicated(&clustering, to)
                 .with_context(|| format!("writing output to {}", p.display()))?;
         }
         Ok(())
@@ -480,11 +499,13 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
         }
         .into());
     }
-    if let Some(p) = &args.bad_records {
-        write_bad_records(p, corpus.bad_records(), &args.input.inputs)?;
+    if let (Some(p), Some(to)) = (&args.bad_records, &to.bad_records) {
+        write_bad_records(to, p, corpus.bad_records())?;
     }
     let summary = Summary::new(&dedup, &corpus, &clustering, t_write.elapsed(), start.elapsed());
-    let summary = finish_summary(summary, args.summary_json.as_deref(), &args.input.inputs)?;
+    let summary = finish_summary(summary, args.summary_json.as_deref().zip(to.summary_json.as_deref()))?;
+    // every output was written: they appear together
+    outs.commit()?;
     let mut err = std::io::stderr().lock();
     for w in summary.warnings() {
         writeln!(err, "neardup: warning: {w}")?;
@@ -495,35 +516,79 @@ fn run_dedup(args: DedupArgs) -> Result<(), Failure> {
     inputs_complete(corpus.failed_inputs())
 }
 
-/// Every skipped bad record as a JSON line.
-fn write_bad_records(
-    path: &std::path::Path,
-    bad: &[neardup::BadRecord],
-    inputs: &[PathBuf],
-) -> Result<(), Failure> {
-    let mut f = neardup::AtomicFile::create(path, inputs)?;
-    for b in bad {
-        let line = serde_json::to_string(b).context("encoding a bad record")?;
-        f.write_all(line.as_bytes())?;
-        f.write_all(b"\n")?;
+/// Where the outputs of `dedup` are written until they are all done (see
+/// [`neardup::OutputSet`]).
+struct DedupOutputs {
+    clusters: Option<PathBuf>,
+    output: Option<PathBuf>,
+    bad_records: Option<PathBuf>,
+    summary_json: Option<PathBuf>,
+}
+
+impl DedupOutputs {
+    /// Stage every output of `args`, before anything is read: one that would
+    /// replace an input fails the run at once.
+    fn stage(
+        args: &DedupArgs,
+        inputs: &[neardup::InputFile],
+    ) -> Result<(neardup::OutputSet, DedupOutputs), Failure> {
+        let mut set = neardup::OutputSet::new(&protected(&args.input.inputs, inputs));
+        let to = DedupOutputs {
+            clusters: stage(&mut set, args.clusters.as_deref())?,
+            output: stage(&mut set, args.output.as_deref())?,
+            bad_records: stage(&mut set, args.bad_records.as_deref())?,
+            summary_json: stage(&mut set, args.summary_json.as_deref())?,
+        };
+        Ok((set, to))
     }
-    f.commit()?;
+}
+
+/// The paths outputs must not replace: the inputs as given (directories
+/// too) and the files they expand to.
+fn protected(given: &[PathBuf], files: &[neardup::InputFile]) -> Vec<PathBuf> {
+    let given = given.iter().filter(|p| p.as_os_str() != "-").cloned();
+    given.chain(files.iter().filter_map(|f| f.path.clone())).collect()
+}
+
+/// Stage `path` in `set`, if given: where to write it until the set is
+/// committed.
+fn stage(set: &mut neardup::OutputSet, path: Option<&Path>) -> Result<Option<PathBuf>, Failure> {
+    Ok(path.map(|p| set.stage(p)).transpose()?)
+}
+
+/// Every skipped bad record as a JSON line, written to `to` (the staging
+/// path of `target`, so it was checked against the inputs).
+fn write_bad_records(to: &Path, target: &Path, bad: &[neardup::BadRecord]) -> Result<(), Failure> {
+    let write = || -> anyhow::Result<()> {
+        let mut f = neardup::AtomicFile::create(to, &[])?;
+        for b in bad {
+            let line = serde_json::to_string(b).context("encoding a bad record")?;
+            f.write_all(line.as_bytes())?;
+            f.write_all(b"\n")?;
+        }
+        Ok(f.commit()?)
+    };
+    write().with_context(|| format!("writing bad records to {}", target.display()))?;
     Ok(())
 }
 
-/// Add the peak RSS and write `--summary-json`.
-fn finish_summary(
-    mut summary: Summary,
-    json: Option<&std::path::Path>,
-    inputs: &[PathBuf],
-) -> Result<Summary, Failure> {
+/// Write `bytes` to a new file at `to` (the staging path of an output, so
+/// it was checked against the inputs).
+fn write_file(to: &Path, bytes: &[u8]) -> neardup::Result<()> {
+    let mut f = neardup::AtomicFile::create(to, &[])?;
+    f.write_all(bytes)?;
+    f.commit()
+}
+
+/// Add the peak RSS and write `--summary-json`: `json` is the target and
+/// where to write it until the outputs are committed.
+fn finish_summary(mut summary: Summary, json: Option<(&Path, &Path)>) -> Result<Summary, Failure> {
     summary.peak_rss_bytes = peak_rss();
-    if let Some(p) = json {
-        let mut f = neardup::AtomicFile::create(p, inputs)?;
-        let text = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
-        f.write_all(text.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.commit()?;
+    if let Some((target, to)) = json {
+        let mut text = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
+        text.push('\n');
+        write_file(to, text.as_bytes())
+            .with_context(|| format!("writing the summary to {}", target.display()))?;
     }
     Ok(summary)
 }
@@ -608,6 +673,7 @@ fn run_truth(args: TruthArgs) -> Result<(), Failure> {
     }
     let dedup = builder.build()?;
     let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    neardup::check_outputs(&[&args.output], &protected(&args.input.inputs, &inputs))?;
     let size = input_size(&inputs);
     let need = size.saturating_mul(TRUTH_BYTES_PER_INPUT_BYTE);
     if let Some(avail) = available_memory() {
@@ -760,15 +826,23 @@ fn run_passages(args: PassagesArgs) -> Result<(), Failure> {
     } else {
         Some(neardup::expand_inputs(&args.against, opts.format).map_err(input_failure)?)
     };
+    // every output is checked against the inputs and the references before
+    // anything is read, and they appear together when all are written
+    let mut protect = protected(&args.input.inputs, &inputs);
+    protect.extend(protected(&args.against, references.as_deref().unwrap_or_default()));
+    let mut outs = neardup::OutputSet::new(&protect);
+    let passages_to = outs.stage(&args.output)?;
+    let strip_to = stage(&mut outs, args.strip.as_deref())?;
+    let summary_to = stage(&mut outs, args.summary_json.as_deref())?;
     let run = with_progress(&inputs, args.quiet, |progress| {
         finder.find_files(&inputs, references.as_deref(), progress)
     })?;
     print_bad_records(&run.bad_records(), args.quiet);
     let t_write = Instant::now();
-    run.write_passages(&args.output, args.table.format())
+    run.write_passages(&passages_to, args.table.format())
         .with_context(|| format!("writing passages to {}", args.output.display()))?;
-    if let Some(p) = &args.strip {
-        run.write_stripped(p).with_context(|| format!("writing the stripped corpus to {}", p.display()))?;
+    if let (Some(p), Some(to)) = (&args.strip, &strip_to) {
+        run.write_stripped(to).with_context(|| format!("writing the stripped corpus to {}", p.display()))?;
     }
     let total_s = start.elapsed().as_secs_f64();
     let summary = serde_json::json!({
@@ -791,12 +865,12 @@ fn run_passages(args: PassagesArgs) -> Result<(), Failure> {
         "threads": finder.threads(),
         "peak_rss_bytes": peak_rss(),
     });
-    if let Some(p) = &args.summary_json {
-        let mut f = neardup::AtomicFile::create(p, &args.input.inputs)?;
-        f.write_all(serde_json::to_string_pretty(&summary).context("encoding the summary")?.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.commit()?;
+    if let (Some(p), Some(to)) = (&args.summary_json, &summary_to) {
+        let mut text = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
+        text.push('\n');
+        write_file(to, text.as_bytes()).with_context(|| format!("writing the summary to {}", p.display()))?;
     }
+    outs.commit()?;
     if !args.quiet {
         eprintln!(
             "documents        {} ({:.1} MB; {} bad records skipped)",
@@ -855,6 +929,9 @@ fn run_gen(args: GenArgs) -> Result<(), Failure> {
     let start = Instant::now();
     let opts = read_options(&args.input.read);
     let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    let mut outs = neardup::OutputSet::new(&protected(&args.input.inputs, &inputs));
+    let corpus_to = outs.stage(&args.output)?;
+    let planted_to = stage(&mut outs, args.planted.as_deref())?;
     let (texts, bad) = neardup::read_texts(&inputs, &opts).map_err(input_failure)?;
     print_bad_records(&bad, false);
     let paras = neardup::paragraphs(texts.iter().map(String::as_str));
@@ -863,19 +940,21 @@ fn run_gen(args: GenArgs) -> Result<(), Failure> {
     gen_opts.target_bytes = args.size;
     gen_opts.dup_rate = args.dup_rate;
     gen_opts.seed = args.seed;
-    let mut corpus = neardup::AtomicFile::create(&args.output, &args.input.inputs)?;
-    let mut planted = match &args.planted {
-        Some(p) => Some(neardup::AtomicFile::create(p, &args.input.inputs)?),
-        None => None,
+    let written = || -> anyhow::Result<neardup::SynthStats> {
+        let mut corpus = neardup::AtomicFile::create(&corpus_to, &[])?;
+        let mut planted = planted_to.as_deref().map(|p| neardup::AtomicFile::create(p, &[])).transpose()?;
+        let stats = match planted.as_mut() {
+            Some(p) => neardup::generate(&paras, &gen_opts, &mut corpus, p)?,
+            None => neardup::generate(&paras, &gen_opts, &mut corpus, &mut std::io::sink())?,
+        };
+        corpus.commit()?;
+        if let Some(p) = planted {
+            p.commit()?;
+        }
+        Ok(stats)
     };
-    let stats = match planted.as_mut() {
-        Some(p) => neardup::generate(&paras, &gen_opts, &mut corpus, p)?,
-        None => neardup::generate(&paras, &gen_opts, &mut corpus, &mut std::io::sink())?,
-    };
-    corpus.commit()?;
-    if let Some(p) = planted {
-        p.commit()?;
-    }
+    let stats = written().with_context(|| format!("generating {}", args.output.display()))?;
+    outs.commit()?;
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
         "neardup gen: {} documents ({} planted near-duplicates), {:.1} MB from {} seed paragraphs in {:.1} s ({:.0} MB/s)",

@@ -210,8 +210,13 @@ impl Summary {
         );
         let _ = writeln!(
             s,
-            "parameters       threshold {}, {}, {} x {}, seed {}, verify {:?}",
-            p.threshold, p.shingle, p.sketch, p.num_perm, p.seed, p.verify
+            "parameters       threshold {}, {}, {} x {}, seed {}, verify {}",
+            p.threshold,
+            p.shingle,
+            p.sketch,
+            p.num_perm,
+            p.seed,
+            verify_name(p.verify)
         );
         let _ = writeln!(
             s,
@@ -249,5 +254,26 @@ impl Summary {
         }
         s.push('\n');
         s
+    }
+}
+
+/// A verification mode as the summary prints it: the name `--verify` and
+/// the JSON summary use.
+fn verify_name(v: Verify) -> &'static str {
+    match v {
+        Verify::Estimate => "estimate",
+        Verify::Exact => "exact",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_modes_print_as_their_serialized_names() {
+        for v in [Verify::Estimate, Verify::Exact] {
+            assert_eq!(serde_json::to_value(v).unwrap(), verify_name(v));
+        }
     }
 }

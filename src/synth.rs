@@ -117,7 +117,9 @@ pub fn generate(
     let mut unit = move || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
     let mut recent: Vec<(u64, Vec<String>)> = Vec::with_capacity(WINDOW);
     let mut stats = SynthStats::default();
-    let io = |e: std::io::Error| Error::io("<generated corpus>", e);
+    // an AtomicFile's error names its file
+    let io = |e: std::io::Error| crate::io::output::output_error(e, "<generated corpus>");
+    let io_planted = |e: std::io::Error| crate::io::output::output_error(e, "<planted pairs>");
     let mut line = String::new();
     while stats.bytes < opts.target_bytes {
         let id = stats.documents;
@@ -153,7 +155,7 @@ pub fn generate(
             Some((of, kind, strength)) => {
                 stats.planted += 1;
                 let rec = serde_json::json!({"id": format!("g{id}"), "of": format!("g{of}"), "mutation": kind, "strength": strength});
-                writeln!(planted, "{rec}").map_err(io)?;
+                writeln!(planted, "{rec}").map_err(io_planted)?;
             }
             None => {
                 if recent.len() < WINDOW {

@@ -10,8 +10,8 @@ use clap::{Args, Subcommand};
 use neardup::{AtomicFile, Index, Match, Verdict};
 
 use super::{
-    Failure, InputArgs, ParamArgs, ReadArgs, input_failure, inputs_complete, print_bad_records, read_options,
-    with_progress,
+    Failure, InputArgs, ParamArgs, ReadArgs, input_failure, inputs_complete, print_bad_records, protected,
+    read_options, stage, with_progress,
 };
 
 #[derive(Subcommand)]
@@ -94,12 +94,12 @@ pub(crate) fn run(cmd: IndexCommand) -> Result<(), Failure> {
             let threads = a.input.read.threads;
             let index =
                 if a.compact { Index::new_compact(&params, threads) } else { Index::new(&params, threads) }?;
-            grow(&index, &a.input, &a.output, a.verdicts.as_deref(), a.quiet)
+            grow(&index, None, &a.input, &a.output, a.verdicts.as_deref(), a.quiet)
         }
         IndexCommand::Add(a) => {
             let index = open(&a.index, a.input.read.threads)?;
             let out = a.output.as_ref().unwrap_or(&a.index);
-            grow(&index, &a.input, out, a.verdicts.as_deref(), a.quiet)
+            grow(&index, Some(&a.index), &a.input, out, a.verdicts.as_deref(), a.quiet)
         }
         IndexCommand::Query(a) => query(a),
         IndexCommand::Info { index } => {
@@ -176,30 +176,28 @@ impl Tally {
     }
 }
 
-/// Refuse an index path that names one of the inputs.
-fn check_not_input(out: &Path, inputs: &[PathBuf]) -> Result<(), Failure> {
-    let canon = |p: &Path| std::fs::canonicalize(p).ok();
-    if let Some(o) = canon(out) {
-        if inputs.iter().any(|i| canon(i).as_ref() == Some(&o)) {
-            return Err(input_failure(neardup::Error::WouldOverwriteInput(out.to_path_buf())));
-        }
-    }
-    Ok(())
-}
-
-/// Insert `input` into `index`, then save it to `out`.
+/// Insert `input` into `index` (read from `index_file`, if any), then save
+/// it to `out`.
 fn grow(
     index: &Index,
+    index_file: Option<&Path>,
     input: &InputArgs,
     out: &Path,
     verdicts: Option<&Path>,
     quiet: bool,
 ) -> Result<(), Failure> {
     let start = Instant::now();
-    check_not_input(out, &input.inputs)?;
     let opts = read_options(&input.read);
     let files = neardup::expand_inputs(&input.inputs, opts.format).map_err(input_failure)?;
-    let mut sink = verdicts.map(|p| AtomicFile::create(p, &input.inputs)).transpose()?;
+    // the outputs are checked before anything is read (the index may
+    // replace itself, the verdicts may not), and appear together
+    if let Some(v) = verdicts {
+        neardup::check_outputs(&[v], &index_file.map(Path::to_path_buf).into_iter().collect::<Vec<_>>())?;
+    }
+    let mut outs = neardup::OutputSet::new(&protected(&input.inputs, &files));
+    let out_to = outs.stage(out)?;
+    let verdicts_to = stage(&mut outs, verdicts)?;
+    let mut sink = verdicts_to.as_deref().map(|p| AtomicFile::create(p, &[])).transpose()?;
     let mut tally = Tally::default();
     let mut write_err: Option<neardup::Error> = None;
     let before = index.len();
@@ -225,9 +223,10 @@ fn grow(
     let bad = &report.bad;
     print_bad_records(bad, quiet);
     if let Some(f) = sink {
-        f.commit()?;
+        f.commit().context("writing verdicts")?;
     }
-    index.save(out).with_context(|| format!("saving the index to {}", out.display()))?;
+    index.save(&out_to).with_context(|| format!("saving the index to {}", out.display()))?;
+    outs.commit()?;
     if !quiet {
         let secs = start.elapsed().as_secs_f64();
         let records = tally.new + tally.duplicate + tally.exists;
@@ -253,7 +252,10 @@ fn query(a: QueryArgs) -> Result<(), Failure> {
     let index = open(&a.index, a.read.threads)?;
     let opts = read_options(&a.read);
     let files = neardup::expand_inputs(&a.inputs, opts.format).map_err(input_failure)?;
-    let mut out = AtomicFile::create(&a.output, &a.inputs)?;
+    let mut protect = protected(&a.inputs, &files);
+    protect.push(a.index.clone());
+    neardup::check_outputs(&[&a.output], &protect)?;
+    let mut out = AtomicFile::create(&a.output, &protect)?;
     let mut tally = Tally::default();
     let mut write_err: Option<neardup::Error> = None;
     let report = with_progress(&files, a.quiet, |progress| {

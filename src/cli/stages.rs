@@ -10,8 +10,8 @@ use clap::Args;
 use neardup::stages;
 
 use super::{
-    Failure, InputArgs, ParamArgs, input_failure, inputs_complete, print_bad_records, read_options,
-    with_progress,
+    Failure, InputArgs, ParamArgs, input_failure, inputs_complete, print_bad_records, protected,
+    read_options, with_progress,
 };
 
 #[derive(Args)]
@@ -87,6 +87,7 @@ pub(crate) fn sign(args: SignArgs) -> Result<(), Failure> {
     let opts = read_options(&args.input.read);
     let dedup = args.params.builder(&args.input.read).build()?;
     let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    neardup::check_outputs(&[&args.output], &protected(&args.input.inputs, &inputs))?;
     let report = with_progress(&inputs, args.quiet, |progress| {
         stages::sign(&dedup, &inputs, args.first_shard, &args.output, progress)
     })?;
@@ -106,6 +107,9 @@ pub(crate) fn sign(args: SignArgs) -> Result<(), Failure> {
 
 pub(crate) fn link(args: LinkArgs) -> Result<(), Failure> {
     let start = Instant::now();
+    let mut inputs = args.texts.clone();
+    inputs.push(args.bands.clone());
+    neardup::check_outputs(&[&args.output.join("edges.parquet")], &inputs)?;
     let r = stages::link(&args.bands, &args.output, args.threads, &args.texts)
         .with_context(|| format!("linking {}", args.bands.display()))?;
     if !args.quiet {
@@ -126,6 +130,7 @@ pub(crate) fn link(args: LinkArgs) -> Result<(), Failure> {
 
 pub(crate) fn components(args: ComponentsArgs) -> Result<(), Failure> {
     let start = Instant::now();
+    neardup::check_outputs(&[&args.output.join("components.parquet")], std::slice::from_ref(&args.edges))?;
     let r = stages::components(&args.edges, &args.output)
         .with_context(|| format!("joining the edges in {}", args.edges.display()))?;
     if !args.quiet {
@@ -143,6 +148,7 @@ pub(crate) fn components(args: ComponentsArgs) -> Result<(), Failure> {
 
 pub(crate) fn filter(args: FilterArgs) -> Result<(), Failure> {
     let start = Instant::now();
+    neardup::check_outputs(&[&args.output], &[args.shard.clone(), args.components.clone()])?;
     let r = stages::filter(&args.shard, args.shard_number, &args.components, &args.output)
         .with_context(|| format!("filtering {}", args.shard.display()))?;
     print_bad_records(&r.bad, args.quiet);

@@ -9,7 +9,7 @@ pub(crate) mod warc;
 
 pub use input::{Compression, Format, InputFile, ReadOptions, expand_inputs};
 pub use load::{StreamReport, read_texts};
-pub use output::{AtomicFile, OutputFormat};
+pub use output::{AtomicFile, OutputFormat, OutputSet, check_outputs};
 
 /// The little-endian `u32`s of `bytes` (a trailing partial word is ignored).
 pub(crate) fn le_u32s(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {

@@ -64,9 +64,9 @@ fn open(path: &Path, opts: &ReadOptions) -> std::result::Result<Source, String> 
         .map_err(|e| format!("not a readable Parquet file: {e}"))?;
     let schema = meta.schema();
     let names = || schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
-    let text_idx = schema.index_of(&opts.text_field).map_err(|_| {
-        format!("no column `{}` (columns: {}); choose one with --text-field", opts.text_field, names())
-    })?;
+    let text_idx = schema
+        .index_of(&opts.text_field)
+        .map_err(|_| format!("no column `{}` (columns: {}) for the text", opts.text_field, names()))?;
     let text_type = schema.field(text_idx).data_type();
     if !is_text_type(text_type) {
         return Err(format!("column `{}` is {text_type}, not a string", opts.text_field));
@@ -355,8 +355,9 @@ impl Blocker {
 }
 
 /// Write the kept rows of Parquet `inputs` into one Parquet file with the
-/// first input's schema (every input must have the same columns) and its
-/// compression codec. `docs[i]` is the range of document numbers of input
+/// first readable input's schema (every input must have the same columns)
+/// and its compression codec; an input that could not be opened when read
+/// (it has no documents) is skipped. `docs[i]` is the range of document numbers of input
 /// `i`, in row order; `record(d)` is `None` to drop document `d`, `Some`
 /// with its text (the record bytes) to keep it: a different text replaces
 /// the row's text (stripped passages). Rows that were not documents (null
@@ -373,7 +374,16 @@ pub(crate) fn write_kept<'a>(
     let mut writer: Option<(ArrowWriter<AtomicFile>, SchemaRef, String)> = None;
     for (input, range) in inputs.iter().zip(docs) {
         let src_path = input.path.as_deref().ok_or_else(|| Error::param("Parquet input without a path"))?;
-        let src = open(src_path, opts).map_err(|reason| parquet_err(src_path, reason))?;
+        let opened = std::panic::catch_unwind(|| open(src_path, opts))
+            .unwrap_or_else(|_| Err("not a readable Parquet file: the reader failed on its footer".into()));
+        let src = match opened {
+            Ok(s) => s,
+            // a damaged input (no such column, an unreadable footer) was
+            // reported when it was read and gave no documents: it gives no
+            // rows, and the other inputs are written
+            Err(_) if range.is_empty() => continue,
+            Err(reason) => return Err(parquet_err(src_path, reason)),
+        };
         let schema = src.meta.schema().clone();
         if writer.is_none() {
             let md = src.meta.metadata();
@@ -448,7 +458,11 @@ pub(crate) fn write_kept<'a>(
             return Err(parquet_err(src_path, "the file has fewer rows than when it was read"));
         }
     }
-    let Some((w, _, _)) = writer else { return Err(Error::param("no Parquet input to write")) };
+    let Some((w, _, _)) = writer else {
+        return Err(Error::param(
+            "no Parquet input could be read, so there is no schema to write the kept rows with",
+        ));
+    };
     w.into_inner().map_err(|e| parquet_err(path, e))?.commit()
 }
 
@@ -649,4 +663,36 @@ pub(crate) fn for_each_batch(
         f(&batch.map_err(|e| parquet_err(path, e))?)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_refuses_links_of_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.parquet");
+        std::fs::write(&input, "x").unwrap();
+        let (hard, soft) = (dir.path().join("hard.parquet"), dir.path().join("soft.parquet"));
+        std::fs::hard_link(&input, &hard).unwrap();
+        std::os::unix::fs::symlink(&input, &soft).unwrap();
+        let fields = [("doc_id", Kind::U64)];
+        for target in [&input, &hard, &soft] {
+            assert!(
+                matches!(
+                    Table::create(target, std::slice::from_ref(&input), &fields),
+                    Err(Error::WouldOverwriteInput(_))
+                ),
+                "{}",
+                target.display()
+            );
+        }
+        let out = dir.path().join("out.parquet");
+        let mut t = Table::create(&out, std::slice::from_ref(&input), &fields).unwrap();
+        t.push(&[Cell::U64(7)]).unwrap();
+        t.commit().unwrap();
+        assert_eq!(std::fs::read(&input).unwrap(), b"x");
+        assert!(out.exists());
+    }
 }

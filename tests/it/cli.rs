@@ -174,3 +174,224 @@ fn gen_is_deterministic_and_lists_its_plants() {
     let bad = run(&["gen", s(&seed), "--size", "lots", "-o", s(&dir.path().join("x.jsonl"))]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// A copy of data/small.jsonl with a bad record at its end: a run that reads
+/// it says so on stderr ("skipped bad record").
+fn input_with_a_bad_record(dir: &std::path::Path) -> std::path::PathBuf {
+    let input = dir.join("in.jsonl");
+    let mut text = std::fs::read_to_string(data("small.jsonl")).unwrap();
+    text.push_str("not json\n");
+    std::fs::write(&input, text).unwrap();
+    input
+}
+
+#[test]
+fn outputs_naming_an_input_fail_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = input_with_a_bad_record(dir.path());
+    let before = std::fs::read(&input).unwrap();
+    let link = dir.path().join("link.jsonl");
+    std::fs::hard_link(&input, &link).unwrap();
+    let sym = dir.path().join("sym.jsonl");
+    std::os::unix::fs::symlink(&input, &sym).unwrap();
+    let (inp, c) = (s(&input).to_owned(), dir.path().join("c.jsonl"));
+    let small = data("small.jsonl");
+    for target in [&input, &link, &sym] {
+        let t = s(target);
+        let runs: Vec<Vec<&str>> = vec![
+            vec!["dedup", &inp, "--clusters", s(&c), "-o", t],
+            vec!["dedup", &inp, "--clusters", t],
+            vec!["dedup", &inp, "--clusters", s(&c), "--summary-json", t],
+            vec!["dedup", &inp, "--clusters", s(&c), "--bad-records", t],
+            vec!["dedup", &inp, "--clusters", s(&c), "-o", t, "--max-memory", "1M"],
+            vec!["passages", &inp, "-o", s(&c), "--strip", t],
+            vec!["passages", &inp, "-o", t],
+            vec!["passages", s(&small), "--against", &inp, "-o", s(&c), "--summary-json", t],
+            vec!["truth", &inp, "-o", t],
+            vec!["gen", &inp, "--size", "10K", "-o", s(&c), "--planted", t],
+            vec!["index", "build", &inp, "-o", s(&c), "--verdicts", t],
+            vec!["index", "build", &inp, "-o", t],
+        ];
+        for args in runs {
+            let out = run(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains("refusing to overwrite input file") && err.contains(t), "{args:?}: {err}");
+            // nothing was read and nothing was written
+            assert!(!err.contains("skipped bad record"), "{args:?}: {err}");
+            assert!(!c.exists(), "{args:?} wrote {}", c.display());
+            assert_eq!(std::fs::read(&input).unwrap(), before, "{args:?}");
+        }
+    }
+    use std::os::unix::fs::MetadataExt;
+    let (a, b) = (std::fs::metadata(&input).unwrap(), std::fs::metadata(&link).unwrap());
+    assert_eq!((a.dev(), a.ino()), (b.dev(), b.ino()), "the hard link was replaced");
+    assert!(std::fs::symlink_metadata(&sym).unwrap().file_type().is_symlink());
+    // the index commands check against the index and the records they read
+    let idx = dir.path().join("i.ndx");
+    assert!(run(&["index", "build", s(&data("small.jsonl")), "-o", s(&idx), "-q"]).status.success());
+    let idx_link = dir.path().join("i-link.ndx");
+    std::fs::hard_link(&idx, &idx_link).unwrap();
+    for args in [
+        vec!["index", "query", s(&idx), &inp, "-o", s(&idx_link)],
+        vec!["index", "query", s(&idx), &inp, "-o", s(&link)],
+        vec!["index", "add", s(&idx), &inp, "--verdicts", s(&idx_link)],
+        vec!["index", "add", s(&idx), &inp, "-o", s(&link)],
+    ] {
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("refusing to overwrite input file"), "{args:?}: {err}");
+        assert!(!err.contains("skipped bad record"), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+}
+
+#[test]
+fn stage_outputs_naming_an_input_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = input_with_a_bad_record(dir.path());
+    let link = dir.path().join("link.jsonl");
+    std::fs::hard_link(&input, &link).unwrap();
+    let (signed, edges, comps) =
+        (dir.path().join("signed"), dir.path().join("edges"), dir.path().join("comps"));
+    assert!(run(&["sign", s(&input), "-o", s(&signed), "-q"]).status.success());
+    assert!(run(&["link", s(&signed), "-o", s(&edges), "-q"]).status.success());
+    assert!(run(&["components", s(&edges), "-o", s(&comps), "-q"]).status.success());
+    let before = std::fs::read(&input).unwrap();
+    for args in [
+        vec!["filter", s(&input), "--components", s(&comps), "-o", s(&link)],
+        vec!["filter", s(&input), "--components", s(&comps), "-o", s(&input)],
+        vec!["sign", s(&input), "-o", s(&link)],
+    ] {
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("refusing to overwrite input file"), "{args:?}: {err}");
+        assert!(!err.contains("skipped bad record"), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+}
+
+/// Files of `dir` (names), sorted.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_full_disk_names_the_file_and_commits_no_output_of_the_run() {
+    let full = std::path::Path::new("/dev/full");
+    if !full.exists() {
+        eprintln!("skipping: no /dev/full");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let (c, o, sum, bad) =
+        (out_dir.join("c.jsonl"), out_dir.join("o.jsonl"), out_dir.join("s.json"), out_dir.join("b.jsonl"));
+    // an input with a bad record, so that --bad-records is not empty
+    let small = input_with_a_bad_record(dir.path());
+    let spill = dir.path().join("spill");
+    // the corpus generator names the file it could not write
+    for size in ["1K", "300K"] {
+        let o = run(&[
+            "gen",
+            s(&data("seed-article.txt")),
+            "--size",
+            size,
+            "-o",
+            "/dev/full",
+            "--planted",
+            s(&c),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains("/dev/full") && err.contains("No space left"), "{err}");
+        // the cause is said once
+        assert_eq!(err.matches("No space left").count(), 1, "{err}");
+        assert_eq!(names_in(&out_dir), Vec::<String>::new(), "gen --size {size}");
+    }
+    // one failed output: none of the others appears, and no temporary file
+    // is left behind
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["dedup", s(&small), "--clusters", s(&c), "-o", "/dev/full"],
+        vec!["dedup", s(&small), "--clusters", "/dev/full", "-o", s(&o)],
+        vec![
+            "dedup",
+            s(&small),
+            "--clusters",
+            s(&c),
+            "-o",
+            s(&o),
+            "--bad-records",
+            s(&bad),
+            "--summary-json",
+            "/dev/full",
+        ],
+        vec![
+            "dedup",
+            s(&small),
+            "--clusters",
+            s(&c),
+            "--bad-records",
+            "/dev/full",
+            "--summary-json",
+            s(&sum),
+        ],
+        vec![
+            "dedup",
+            s(&small),
+            "--clusters",
+            s(&c),
+            "-o",
+            "/dev/full",
+            "--max-memory",
+            "1M",
+            "--spill-dir",
+            s(&spill),
+        ],
+        vec![
+            "dedup",
+            s(&small),
+            "--clusters",
+            s(&c),
+            "--summary-json",
+            "/dev/full",
+            "--max-memory",
+            "1M",
+            "--spill-dir",
+            s(&spill),
+        ],
+        vec!["passages", s(&small), "-o", s(&c), "--strip", "/dev/full"],
+        vec!["passages", s(&small), "-o", "/dev/full", "--strip", s(&o)],
+        vec!["passages", s(&small), "-o", s(&c), "--strip", s(&o), "--summary-json", "/dev/full"],
+        vec!["index", "build", s(&small), "-o", s(&o), "--verdicts", "/dev/full"],
+    ];
+    for args in runs {
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("/dev/full"), "{args:?}: {err}");
+        assert_eq!(names_in(&out_dir), Vec::<String>::new(), "{args:?}");
+    }
+    // and when every output can be written, they all are
+    let out = run(&["dedup", s(&small), "--clusters", s(&c), "-o", s(&o), "--summary-json", s(&sum), "-q"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(names_in(&out_dir), ["c.jsonl", "o.jsonl", "s.json"]);
+}
+
+#[test]
+fn the_summary_prints_the_verify_mode_in_lower_case() {
+    for verify in ["estimate", "exact"] {
+        let out = run(&["dedup", s(&data("small.jsonl")), "--verify", verify]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains(&format!(", verify {verify}\n")), "{err}");
+    }
+}

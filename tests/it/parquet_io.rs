@@ -246,6 +246,8 @@ fn bad_rows_and_damaged_files_are_reported() {
     let o = run(&["dedup", s(&pq), s(&other), "--text-field", "body", "--clusters", "-"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("no column `body` (columns: id, text, n)"), "{err}");
+    // the library's reason names no command-line flag
+    assert!(!err.contains("--text-field"), "{err}");
     assert_eq!(o.status.code(), Some(2));
     // a truncated file: reported by name, the other input still read
     let bytes = std::fs::read(&pq).unwrap();
@@ -282,4 +284,86 @@ fn bad_rows_and_damaged_files_are_reported() {
     let o = run(&["dedup", s(&pq), s(&other), "-o", s(&dir.path().join("mixed.jsonl")), "-q"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("mix of Parquet and other inputs"));
     assert!(!dir.path().join("mixed.jsonl").exists());
+}
+
+#[test]
+fn a_damaged_input_writes_no_rows_and_the_others_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = synthetic_corpus(600);
+    let rows = rows_of(&corpus);
+    let good = dir.path().join("good.parquet");
+    write_parquet(&good, &rows, &DataType::Utf8, 200);
+    // no text column: the same rows with the text under another name
+    let nocol = dir.path().join("nocol.parquet");
+    {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("body", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(rows.iter().map(|r| Some(format!("x{}", r.0))).collect::<StringArray>()),
+                Arc::new(rows.iter().map(|r| r.1.as_deref()).collect::<StringArray>()),
+            ],
+        )
+        .unwrap();
+        let mut w = ArrowWriter::try_new(File::create(&nocol).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+    // a truncated footer
+    let bytes = std::fs::read(&good).unwrap();
+    let cut = dir.path().join("cut.parquet");
+    std::fs::write(&cut, &bytes[..bytes.len() - 20]).unwrap();
+    // what the good input alone gives
+    let alone = |cmd: &str, out: &Path, extra: &[&str]| {
+        let mut args = vec![cmd, s(&good), if cmd == "dedup" { "-o" } else { "--strip" }, s(out), "-q"];
+        if cmd == "passages" {
+            args.extend(["-o", "/dev/null"]);
+        }
+        args.extend(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        read_parquet(out)
+    };
+    let spill = dir.path().join("spill");
+    for (cmd, extra) in [
+        ("dedup", vec![]),
+        ("dedup", vec!["--max-memory", "1M", "--spill-dir", s(&spill)]),
+        ("passages", vec![]),
+    ] {
+        let want = alone(cmd, &dir.path().join("want.parquet"), &extra);
+        assert!(!want.1.is_empty());
+        for damaged in [&nocol, &cut] {
+            // damaged first: the output's schema is the first readable input's
+            let out = dir.path().join("out.parquet");
+            let mut args = vec![cmd, s(damaged), s(&good)];
+            if cmd == "dedup" {
+                args.extend(["-o", s(&out)]);
+            } else {
+                args.extend(["--strip", s(&out), "-o", "/dev/null"]);
+            }
+            args.extend(&extra);
+            let o = run(&args);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{cmd} {extra:?} {}: {err}", damaged.display());
+            let name = damaged.file_name().unwrap().to_str().unwrap();
+            assert!(
+                err.contains(&format!("could not be read to the end (see the bad records): {}", s(damaged))),
+                "{err}"
+            );
+            assert!(err.contains(name), "{err}");
+            let (schema, batches) = read_parquet(&out);
+            assert_eq!(schema.fields(), want.0.fields(), "{cmd} {extra:?} {name}");
+            assert_eq!(strings(&batches, "id"), strings(&want.1, "id"), "{cmd} {extra:?} {name}");
+            assert_eq!(strings(&batches, "text"), strings(&want.1, "text"), "{cmd} {extra:?} {name}");
+            std::fs::remove_file(&out).unwrap();
+        }
+    }
+    // nothing readable at all: no schema to write, a usage error
+    let out = dir.path().join("none.parquet");
+    let o = run(&["dedup", s(&cut), s(&nocol), "-o", s(&out), "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out.exists());
 }
