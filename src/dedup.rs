@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::error::{BadRecord, Error, Result};
-use crate::io::load::{Ids, Loaded, RecordSource, Tally, load_into, write_records};
-use crate::io::parquet::{Cell, Kind, Table};
+use crate::io::load::{Ids, Loaded, Tally, load_into};
+use crate::io::rewrite::RecordSource;
+use crate::io::rewrite::write_records;
+use crate::io::table::{Cell, Kind, Table};
 use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions};
 use crate::lsh::LshParams;
 use crate::params::{PARAMS_VERSION, Params};

@@ -19,9 +19,10 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::hash::{Roller, token_hash};
-use crate::io::load::{Loaded, RecordSource, load};
-use crate::io::parquet::{Cell, Kind, Table};
-use crate::io::{AtomicFile, Format, InputFile, OutputFormat, ReadOptions};
+use crate::io::load::{Loaded, load};
+use crate::io::rewrite::RecordSource;
+use crate::io::table::{Cell, Kind, Table};
+use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions};
 use crate::normalize::Tokenizer;
 use crate::pool::Pool;
 
@@ -841,20 +842,10 @@ impl PassageRun {
         let spans: HashMap<u32, Vec<(usize, usize)>> = self.by_doc().map(|(d, ps)| (d, merged(ps))).collect();
         let loaded = &self.loaded;
         loaded.write_records(path, |d| {
-            let record = match RecordSource::record(loaded, d) {
-                Ok(r) => r,
-                Err(e) => return Some(Err(e)),
-            };
-            let Some(cut) = spans.get(&(d as u32)) else { return Some(Ok(record)) };
-            Some(strip_record(loaded.format(d), &self.read_opts, &record, cut).map(Cow::Owned).ok_or_else(
-                || Error::Corrupt {
-                    path: loaded.inputs[loaded.docs[d].file as usize].name.clone().into(),
-                    reason: format!(
-                        "document {} no longer parses: the input changed while it was read",
-                        d + 1
-                    ),
-                },
-            ))
+            Some(match spans.get(&(d as u32)) {
+                Some(cut) => crate::io::rewrite::stripped(loaded, d, cut),
+                None => RecordSource::record(loaded, d),
+            })
         })
     }
 }
@@ -884,55 +875,6 @@ fn merged(ps: &[Passage]) -> Vec<(usize, usize)> {
         }
     }
     out
-}
-
-/// `text` without the byte ranges `cut` (sorted, disjoint, on chunk bounds).
-fn cut_text(text: &str, cut: &[(usize, usize)]) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for &(s, e) in cut {
-        out.push_str(&text[at..s]);
-        at = e;
-    }
-    out.push_str(&text[at..]);
-    out
-}
-
-/// One record with the ranges `cut` removed from its text.
-fn strip_record(
-    format: Format,
-    opts: &ReadOptions,
-    record: &[u8],
-    cut: &[(usize, usize)],
-) -> Option<Vec<u8>> {
-    let newline = record.strip_suffix(b"\n").map_or(0, |_| 1);
-    let body = &record[..record.len() - newline];
-    let crlf = body.strip_suffix(b"\r").map_or(0, |_| 1);
-    let body = &body[..body.len() - crlf];
-    let mut out = match format {
-        // a Parquet record is its text; the writer puts it back in its row
-        Format::Text | Format::Auto | Format::Parquet => {
-            return Some(cut_text(std::str::from_utf8(record).ok()?, cut).into_bytes());
-        }
-        Format::Lines => cut_text(std::str::from_utf8(body).ok()?, cut).into_bytes(),
-        Format::Warc => {
-            // the spans index the extracted text: the record becomes a
-            // conversion record of what is left
-            let text = crate::io::input::record_text(format, opts, record)?;
-            return crate::io::warc::as_conversion(record, &cut_text(&text, cut));
-        }
-        _ => {
-            let (text, at) = crate::io::json::raw_field(body, &opts.text_field)?;
-            let new = serde_json::to_string(&cut_text(&text, cut)).ok()?;
-            let mut v = Vec::with_capacity(body.len());
-            v.extend_from_slice(&body[..at.start]);
-            v.extend_from_slice(new.as_bytes());
-            v.extend_from_slice(&body[at.end..]);
-            v
-        }
-    };
-    out.extend_from_slice(&record[record.len() - newline - crlf..]);
-    Some(out)
 }
 
 /// Stable LSD radix sort of index entries by their 32-bit hash.

@@ -25,8 +25,10 @@ use rayon::prelude::*;
 
 use crate::dedup::{Corpus, Dedup, Verify};
 use crate::error::{Error, Result};
-use crate::io::input::{Compression, Format, Record, Retained, stamp};
-use crate::io::load::{Ids, RecordSource, Sink, Tally, read_all};
+use crate::io::input::stamp;
+use crate::io::load::{Ids, Sink, Tally, read_all};
+use crate::io::record::{Compression, Format, Record, Retained};
+use crate::io::rewrite::RecordSource;
 use crate::io::{AtomicFile, InputFile, ReadOptions, le_u32s, le_u64s};
 use crate::lsh::{self, LshParams};
 use crate::pipeline;

@@ -35,9 +35,11 @@ use rayon::prelude::*;
 
 use crate::dedup::{Dedup, Verify};
 use crate::error::{BadRecord, Error, Result};
-use crate::io::input::{Record, Retained, stamp};
-use crate::io::load::{DocInfo, Loaded, RecordSource, Sink, load, read_all};
-use crate::io::parquet::{Cell, Kind, Table, for_each_batch, table_metadata};
+use crate::io::input::stamp;
+use crate::io::load::{DocInfo, Loaded, Sink, load, read_all};
+use crate::io::record::{Record, Retained};
+use crate::io::rewrite::RecordSource;
+use crate::io::table::{Cell, Kind, Table, for_each_batch, table_metadata};
 use crate::io::{Format, InputFile, ReadOptions, le_u32s, le_u64s};
 use crate::lsh::{self, LshParams};
 use crate::params::Params;

@@ -13,109 +13,10 @@ use rayon::prelude::*;
 
 use crate::error::{BadRecord, Error, Result};
 use crate::io::json::parse_record;
+use crate::io::record::{
+    BLOCK, Bytes, Compression, Format, InputFile, Outcome, ReadOptions, Record, Retained,
+};
 use crate::io::warc;
-
-/// How the records of an input are laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Format {
-    /// By extension: `.jsonl`, `.ndjson`, `.json` are JSONL, anything else is
-    /// text; standard input is JSONL when its first non-blank byte is `{`.
-    #[default]
-    Auto,
-    /// One JSON object per line.
-    Jsonl,
-    /// One document per file.
-    Text,
-    /// One document per line.
-    Lines,
-    /// WARC or WET records (Common Crawl): `.warc`, `.wet`, or content
-    /// starting with `WARC/`.
-    Warc,
-    /// Parquet (`.parquet`, or content starting with `PAR1`): one document
-    /// per row, the text and id from the columns named by
-    /// [`ReadOptions::text_field`] and [`ReadOptions::id_field`].
-    Parquet,
-}
-
-/// How an input file is compressed: by its magic bytes, else by its
-/// extension (`.gz`, `.zst`, `.zstd`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Compression {
-    /// Not compressed.
-    #[default]
-    None,
-    /// gzip, one or more members (as `.gz` shards and `.warc.gz` files are).
-    Gzip,
-    /// Zstandard, one or more frames.
-    Zstd,
-}
-
-impl Compression {
-    fn from_magic(head: &[u8]) -> Compression {
-        match head {
-            [0x1f, 0x8b, ..] => Compression::Gzip,
-            [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
-            _ => Compression::None,
-        }
-    }
-
-    /// The compression an extension names, and the file name without it.
-    fn from_name(name: &str) -> (Compression, &str) {
-        let lower = name.to_ascii_lowercase();
-        for (ext, c) in
-            [(".gz", Compression::Gzip), (".zst", Compression::Zstd), (".zstd", Compression::Zstd)]
-        {
-            if lower.ends_with(ext) {
-                return (c, &name[..name.len() - ext.len()]);
-            }
-        }
-        (Compression::None, name)
-    }
-}
-
-/// How to read inputs.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ReadOptions {
-    /// Record layout. By default, [`Format::Auto`].
-    pub format: Format,
-    /// JSON field holding the text. By default, `text`.
-    pub text_field: String,
-    /// JSON field holding the document id; documents without it get
-    /// `FILE:LINE`. By default, `id`.
-    pub id_field: Option<String>,
-    /// Memory-map regular files (else read them as streams). By default, true.
-    pub mmap: bool,
-}
-
-impl Default for ReadOptions {
-    fn default() -> ReadOptions {
-        ReadOptions {
-            format: Format::Auto,
-            text_field: "text".into(),
-            id_field: Some("id".into()),
-            mmap: true,
-        }
-    }
-}
-
-/// One input: a file, or standard input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputFile {
-    /// The path, `None` for standard input.
-    pub path: Option<PathBuf>,
-    /// The name used in ids and messages (`-` for standard input).
-    pub name: String,
-    /// The format (`Auto` only for standard input and compressed files whose
-    /// inner extension says nothing; resolved from the content when read).
-    pub format: Format,
-    /// How the file is compressed (standard input: never).
-    pub compression: Compression,
-}
 
 /// Expand the command-line inputs (files, directories walked recursively in
 /// sorted order, glob patterns such as `shards/*.jsonl.zst` in sorted order,
@@ -267,93 +168,16 @@ fn portable_mtime_nanos(m: &std::fs::Metadata) -> i64 {
     }
 }
 
-/// The bytes of an input, kept for copying records to the output.
-#[derive(Debug)]
-pub(crate) enum Bytes {
-    Map(Mmap),
-    Owned(Vec<u8>),
-}
-
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Map(m) => m,
-            Bytes::Owned(v) => v,
-        }
-    }
-}
-
-/// An input's bytes, as the blocks they were read in, each with its offset.
-#[derive(Debug, Default)]
-pub(crate) struct Retained {
-    pub blocks: Vec<(u64, Bytes)>,
-    /// Bytes read from the input.
-    pub len: u64,
-    /// The input's format, resolved.
-    pub format: Format,
-    /// Reading stopped early: the input is truncated or corrupt (reported as
-    /// a bad record with the offset).
-    pub failed: bool,
-    /// Lone UTF-16 surrogate escapes (`"\ud800"`) in JSON strings, read as
-    /// U+FFFD in records that were kept.
-    pub replaced_surrogates: u64,
-}
-
-impl Retained {
-    /// The bytes `start..end` of the input (a record never spans blocks).
-    pub fn slice(&self, start: u64, end: u64) -> &[u8] {
-        let i = self.blocks.partition_point(|(off, _)| *off <= start) - 1;
-        let (off, b) = &self.blocks[i];
-        &b[(start - off) as usize..(end - off) as usize]
-    }
-}
-
-/// One usable record.
-#[derive(Debug)]
-pub(crate) struct Record<T> {
-    pub id: String,
-    /// Byte range of the whole record in the input (line with its newline).
-    pub start: u64,
-    pub end: u64,
-    /// Bytes of the document's text.
-    pub text_len: u64,
-    pub value: T,
-}
-
-/// What one record of the input turned into.
-#[derive(Debug)]
-pub(crate) enum Outcome<T> {
-    Doc(Record<T>),
-    Bad(BadRecord),
-}
-
 /// Files at least this large are memory-mapped; smaller ones are read whole
 /// (a directory of pages would otherwise hold a map per page).
 const MAP_MIN: u64 = if cfg!(test) { 1 << 10 } else { 1 << 20 };
 
-/// Size of the blocks streamed inputs are read in.
-pub(crate) const BLOCK: usize = if cfg!(test) { 64 << 10 } else { 16 << 20 };
 /// Target size of the pieces a block is cut into for parallel parsing.
 const PIECE: usize = if cfg!(test) { 4 << 10 } else { 512 << 10 };
 
-/// Read one input, calling `f(text)` in parallel for every document and
-/// `sink` in input order with every outcome. Returns the input's bytes when
-/// `keep` is set (free for memory maps).
-#[cfg(test)]
-pub(crate) fn read_input<T: Send>(
-    input: &InputFile,
-    opts: &ReadOptions,
-    keep: bool,
-    f: &(impl Fn(&str) -> T + Sync),
-    sink: &mut impl FnMut(Outcome<T>, u64),
-) -> Result<Retained> {
-    read_input_with(input, opts, keep, f, sink, &mut |_| {})
-}
-
-/// As [`read_input`], also handing `block` every streamed block of whole
-/// records after it is parsed (memory-mapped inputs are not streamed).
-pub(crate) fn read_input_with<T: Send>(
+/// Read one line-, record- or file-based input (every format but Parquet):
+/// see [`crate::io::read::read_input_with`].
+pub(crate) fn read_records<T: Send>(
     input: &InputFile,
     opts: &ReadOptions,
     keep: bool,
@@ -362,7 +186,7 @@ pub(crate) fn read_input_with<T: Send>(
     on_block: &mut dyn FnMut(&[u8]),
 ) -> Result<Retained> {
     if input.format == Format::Parquet {
-        return crate::io::parquet::read(input, opts, keep, f, sink, on_block);
+        return Err(crate::error::Error::Internal("a Parquet input reached the text reader".into()));
     }
     let mut retained = Retained { format: input.format, ..Retained::default() };
     let compressed = Arc::new(AtomicU64::new(0));
@@ -809,24 +633,6 @@ fn parse_warc<T: Send>(
     items.len() as u64
 }
 
-/// The text of one record, re-read from its bytes (as returned in
-/// [`Record::start`]..[`Record::end`]). `None` if it no longer parses.
-pub(crate) fn record_text<'a>(format: Format, opts: &ReadOptions, rec: &'a [u8]) -> Option<Cow<'a, str>> {
-    if matches!(format, Format::Text | Format::Auto | Format::Parquet) {
-        // a Parquet record is its text
-        return std::str::from_utf8(rec).ok().map(Cow::Borrowed);
-    }
-    if format == Format::Warc {
-        return warc::record(rec).and_then(|h| warc::record_text(rec, &h).ok().flatten());
-    }
-    let mut body = rec.strip_suffix(b"\n").unwrap_or(rec);
-    body = body.strip_suffix(b"\r").unwrap_or(body);
-    match format {
-        Format::Lines => std::str::from_utf8(body).ok().map(Cow::Borrowed),
-        _ => parse_record(body, &opts.text_field, None).ok()?.text?.ok(),
-    }
-}
-
 /// A whole file's document: `data`, at `offset` in the file (after a
 /// byte-order mark).
 fn whole_file<T>(input: &InputFile, data: &[u8], offset: u64, f: &impl Fn(&str) -> T) -> Outcome<T> {
@@ -945,12 +751,19 @@ mod tests {
         let input = InputFile { path: Some(p), name: "in".into(), format, compression: Compression::None };
         let opts = ReadOptions { mmap, ..ReadOptions::default() };
         let mut got = Vec::new();
-        let kept = read_input(&input, &opts, true, &|t: &str| t.to_owned(), &mut |o, _| {
-            got.push(match o {
-                Outcome::Doc(r) => format!("{}[{},{}):{}", r.id, r.start, r.end, r.value),
-                Outcome::Bad(b) => format!("BAD {b}"),
-            })
-        })
+        let kept = read_records(
+            &input,
+            &opts,
+            true,
+            &|t: &str| t.to_owned(),
+            &mut |o, _| {
+                got.push(match o {
+                    Outcome::Doc(r) => format!("{}[{},{}):{}", r.id, r.start, r.end, r.value),
+                    Outcome::Bad(b) => format!("BAD {b}"),
+                })
+            },
+            &mut |_| {},
+        )
         .unwrap();
         // records map back to the bytes they came from
         if let Some((_, b)) = kept.blocks.first() {
@@ -1161,7 +974,8 @@ mod tests {
                 compression: Compression::None,
             };
             let opts = ReadOptions { mmap, ..ReadOptions::default() };
-            let kept = read_input(&input, &opts, false, &|t: &str| t.len(), &mut |_, _| {}).unwrap();
+            let kept =
+                read_records(&input, &opts, false, &|t: &str| t.len(), &mut |_, _| {}, &mut |_| {}).unwrap();
             assert_eq!(kept.replaced_surrogates, 2);
         }
     }
@@ -1238,8 +1052,8 @@ mod tests {
         std::fs::remove_file(dir.path().join("b.jsonl")).unwrap();
         let opts = ReadOptions::default();
         let f = |t: &str| t.len();
-        assert!(read_input(&inputs[0], &opts, false, &f, &mut |_, _| {}).is_ok());
-        let err = read_input(&inputs[1], &opts, false, &f, &mut |_, _| {}).unwrap_err();
+        assert!(read_records(&inputs[0], &opts, false, &f, &mut |_, _| {}, &mut |_| {}).is_ok());
+        let err = read_records(&inputs[1], &opts, false, &f, &mut |_, _| {}, &mut |_| {}).unwrap_err();
         assert!(err.to_string().contains("b.jsonl"), "{err}");
     }
 }

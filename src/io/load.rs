@@ -4,11 +4,13 @@
 //! copied later. Shared by deduplication and passage finding.
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{BadRecord, Error, Result};
-use crate::io::input::{Outcome, Record, Retained, read_input_with, record_text};
-use crate::io::{AtomicFile, Format, InputFile, ReadOptions};
+use crate::io::read::read_input_with;
+use crate::io::record::{Outcome, Record, Retained};
+use crate::io::rewrite::{RecordSource, record_text};
+use crate::io::{Format, InputFile, ReadOptions};
 
 /// Where one document came from.
 #[derive(Debug)]
@@ -138,60 +140,13 @@ impl Loaded {
         record_text(format, opts, self.record(d)?)
     }
 
-    /// Write a corpus of records through [`write_records`].
+    /// Write a corpus of records through [`crate::io::rewrite::write_records`].
     pub fn write_records<'a>(
         &'a self,
         path: &Path,
         record: impl Fn(usize) -> Option<Result<Cow<'a, [u8]>>>,
     ) -> Result<()> {
-        write_records(self, path, record)
-    }
-
-    /// The format of document `d`'s input (resolved).
-    pub fn format(&self, d: usize) -> Format {
-        self.retained[self.docs[d].file as usize].format
-    }
-}
-
-/// Where the records of a read corpus can be read again: the loaded inputs,
-/// or the inputs and their copies in a work directory. Documents are
-/// numbered in input order.
-pub(crate) trait RecordSource: Sync {
-    /// The inputs.
-    fn inputs(&self) -> &[InputFile];
-    /// How they were read.
-    fn opts(&self) -> &ReadOptions;
-    /// Number of documents.
-    fn len(&self) -> usize;
-    /// The input document `d` came from.
-    fn input_of(&self, d: usize) -> usize;
-    /// The resolved format of input `input`.
-    fn format_of(&self, input: usize) -> Format;
-    /// The bytes of document `d`'s record.
-    fn record(&self, d: usize) -> Result<Cow<'_, [u8]>>;
-
-    /// The documents of each input, as ranges of document numbers.
-    fn doc_ranges(&self) -> Vec<std::ops::Range<usize>> {
-        let n = self.len();
-        let mut at = 0;
-        (0..self.inputs().len())
-            .map(|i| {
-                // documents are in input order: the first past input `i`
-                let (mut lo, mut hi) = (at, n);
-                while lo < hi {
-                    let mid = (lo + hi) / 2;
-                    if self.input_of(mid) <= i { lo = mid + 1 } else { hi = mid }
-                }
-                let r = at..lo;
-                at = lo;
-                r
-            })
-            .collect()
-    }
-
-    /// Paths of the inputs (outputs must not replace them).
-    fn input_paths(&self) -> Vec<PathBuf> {
-        self.inputs().iter().filter_map(|i| i.path.clone()).collect()
+        crate::io::rewrite::write_records(self, path, record)
     }
 }
 
@@ -241,104 +196,9 @@ impl Ids for Loaded {
     }
 }
 
-/// Write a corpus of records: `record(d)` gives each document's bytes
-/// (`None` drops it). Line-based inputs give one file (a missing final
-/// newline is added); whole-file (text) inputs give a directory of files
-/// named after them; Parquet inputs give one Parquet file of the kept rows,
-/// in the inputs' schema.
-pub(crate) fn write_records<'a, R: RecordSource + ?Sized>(
-    src: &'a R,
-    path: &Path,
-    record: impl Fn(usize) -> Option<Result<Cow<'a, [u8]>>>,
-) -> Result<()> {
-    let inputs = src.inputs();
-    let formats: Vec<Format> = (0..inputs.len()).map(|i| src.format_of(i)).collect();
-    let protect = src.input_paths();
-    let parquet = formats.iter().filter(|&&f| f == Format::Parquet).count();
-    if parquet > 0 {
-        if parquet < inputs.len() {
-            return Err(Error::Unsupported(
-                "one output for a mix of Parquet and other inputs; deduplicate them separately".into(),
-            ));
-        }
-        // the Parquet writer takes records or nothing: keep the first error
-        let failure: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
-        let adapted = |d: usize| -> Option<Option<Cow<'a, [u8]>>> {
-            match record(d)? {
-                Ok(bytes) => Some(Some(bytes)),
-                Err(e) => {
-                    if let Ok(mut f) = failure.lock() {
-                        f.get_or_insert(e);
-                    }
-                    Some(None)
-                }
-            }
-        };
-        let written =
-            crate::io::parquet::write_kept(inputs, &src.doc_ranges(), src.opts(), path, &protect, &adapted);
-        if let Some(e) = failure.into_inner().ok().flatten() {
-            return Err(e);
-        }
-        return written;
-    }
-    let text = formats.iter().filter(|&&f| f == Format::Text || f == Format::Auto).count();
-    if text > 0 && text < inputs.len() {
-        return Err(Error::Unsupported(
-            "one output for a mix of whole-file (text) and line-based inputs".into(),
-        ));
-    }
-    if text == 0 {
-        let mut out = AtomicFile::create(path, &protect)?;
-        for d in 0..src.len() {
-            let Some(bytes) = record(d) else { continue };
-            let bytes = bytes?;
-            out.write_all(&bytes)?;
-            if bytes.last() != Some(&b'\n') {
-                out.write_all(b"\n")?;
-            }
-        }
-        return out.commit();
-    }
-    // a directory of files, built beside the target and renamed
-    if path.exists() {
-        return Err(Error::param(format!("output directory {} already exists", path.display())));
-    }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.neardup-tmp-{}", std::process::id()));
-    let result = (|| {
-        std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        for d in 0..src.len() {
-            let Some(bytes) = record(d) else { continue };
-            let bytes = bytes?;
-            let target = tmp.join(relative_name(&inputs[src.input_of(d)].name));
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-            }
-            std::fs::write(&target, &bytes).map_err(|e| Error::io(&target, e))?;
-        }
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    result
-}
-
-/// An input name as a relative path inside an output directory.
-fn relative_name(name: &str) -> PathBuf {
-    Path::new(name)
-        .components()
-        .filter_map(|c| match c {
-            std::path::Component::Normal(s) => Some(PathBuf::from(s)),
-            std::path::Component::ParentDir => Some(PathBuf::from("_")),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Read `inputs` in order, computing `f(text)` for every document in
 /// parallel (on the caller's rayon pool). `keep` keeps the bytes of streamed
-/// inputs (memory maps are always kept). With `strict`, the first bad record
+/// inputs (and of mapped ones). With `strict`, the first bad record
 /// is an error.
 pub(crate) fn load<T: Send>(
     inputs: &[InputFile],

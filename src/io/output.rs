@@ -96,7 +96,7 @@ impl OutputFormat {
     /// Whether a table at `path` is written as Parquet.
     pub(crate) fn is_parquet(self, path: &Path) -> bool {
         match self {
-            OutputFormat::Auto => crate::io::parquet::is_parquet_name(path),
+            OutputFormat::Auto => crate::io::record::is_parquet_name(path),
             OutputFormat::Jsonl => false,
             OutputFormat::Parquet => true,
         }

@@ -10,8 +10,8 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::io::input::record_text;
-use crate::io::load::RecordSource;
+use crate::io::rewrite::RecordSource;
+use crate::io::rewrite::record_text;
 use crate::lsh::Likeness;
 use crate::pipeline::cluster::{ClusterStats, UnionFind};
 use crate::pipeline::signatures::Signatures;
