@@ -116,6 +116,118 @@ pub fn band_hash(band: u32, values: &[u32]) -> u64 {
     }
 }
 
+/// Golden fixtures for the unit tests: values compared with a JSON file
+/// under `tests/fixtures/golden/`, rewritten with `NEARDUP_BLESS=1` (as the
+/// integration tests' fixtures are).
+#[cfg(test)]
+pub(crate) mod golden {
+    use serde_json::Value;
+
+    /// How to re-bless, for failure messages.
+    pub(crate) const REBLESS: &str = "NEARDUP_BLESS=1 cargo test --release golden";
+
+    /// A 64-bit hash as it is written in fixtures.
+    pub(crate) fn hex(h: u64) -> Value {
+        Value::String(format!("{h:#018x}"))
+    }
+
+    /// `v` as fixture text: objects and arrays of arrays or objects one
+    /// entry a line (so that a diff names the entry that changed), the rest
+    /// compact.
+    pub(crate) fn pretty(v: &Value) -> String {
+        fn go(v: &Value, indent: usize, out: &mut String) {
+            let pad = "  ".repeat(indent + 1);
+            match v {
+                Value::Object(m) if !m.is_empty() => {
+                    out.push_str("{\n");
+                    for (i, (k, x)) in m.iter().enumerate() {
+                        out.push_str(&format!("{pad}{}: ", Value::String(k.clone())));
+                        go(x, indent + 1, out);
+                        out.push_str(if i + 1 < m.len() { ",\n" } else { "\n" });
+                    }
+                    out.push_str(&"  ".repeat(indent));
+                    out.push('}');
+                }
+                Value::Array(a) if !a.is_empty() && a.iter().all(|x| x.is_array() || x.is_object()) => {
+                    out.push_str("[\n");
+                    for (i, x) in a.iter().enumerate() {
+                        out.push_str(&pad);
+                        go(x, indent + 1, out);
+                        out.push_str(if i + 1 < a.len() { ",\n" } else { "\n" });
+                    }
+                    out.push_str(&"  ".repeat(indent));
+                    out.push(']');
+                }
+                _ => out.push_str(&v.to_string()),
+            }
+        }
+        let mut out = String::new();
+        go(v, 0, &mut out);
+        out.push('\n');
+        out
+    }
+
+    /// The fixture `tests/fixtures/golden/NAME`, parsed (`None`: missing).
+    pub(crate) fn load(name: &str) -> Option<Value> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden").join(name);
+        let text = std::fs::read_to_string(&path).ok()?;
+        Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    }
+
+    /// `fresh` must equal the fixture `NAME`; with `NEARDUP_BLESS` set the
+    /// fixture is written first. `why` says what a change means.
+    pub(crate) fn check(name: &str, fresh: &Value, why: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden").join(name);
+        if std::env::var_os("NEARDUP_BLESS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, pretty(fresh)).unwrap();
+        }
+        let Some(want) = load(name) else {
+            panic!("{}: missing golden fixture; write it with `{REBLESS}`", path.display())
+        };
+        if &want != fresh {
+            let (a, b) = (pretty(&want), pretty(fresh));
+            let (n, (was, now)) = a
+                .lines()
+                .chain(std::iter::repeat(""))
+                .zip(b.lines().chain(std::iter::repeat("")))
+                .enumerate()
+                .find(|(_, (x, y))| x != y)
+                .unwrap_or((0, ("", "")));
+            panic!(
+                "{}: the values drifted from the golden fixture (first difference at line {}):\n  fixture: \
+                 {was}\n  now:     {now}\n{why}\nIf the change is intended, re-bless with `{REBLESS}` and \
+                 commit the fixture.",
+                path.display(),
+                n + 1
+            );
+        }
+    }
+
+    /// [`check`] for values that are part of the sketch format: blessing
+    /// refuses to change a value (one that is pinned and computed from the
+    /// same input as before) unless SKETCH_FORMAT_VERSION changed with it.
+    pub(crate) fn check_format(name: &str, fresh: &Value, why: &str) {
+        const VERSION: &str = "sketch_format_version";
+        if std::env::var_os("NEARDUP_BLESS").is_some() {
+            if let (Some(Value::Object(old)), Value::Object(new)) = (load(name), fresh) {
+                let same_input = old.get("text") == new.get("text");
+                if same_input && old.get(VERSION) == new.get(VERSION) {
+                    for (k, v) in new {
+                        if old.get(k).is_some_and(|o| o != v) {
+                            panic!(
+                                "{name}: `{k}` changed but SKETCH_FORMAT_VERSION did not: bump it (saved \
+                                 signatures are no longer comparable) before blessing"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        check(name, fresh, why);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +280,81 @@ mod tests {
         assert_ne!(band_hash(0, &[1, 2]), band_hash(0, &[2, 1]));
         let long: Vec<u32> = (0..100).collect();
         assert_eq!(band_hash(3, &long), band_hash(3, &long));
+    }
+
+    /// The seed streams, band hashes, token hashes, the mixer and the
+    /// shingle finalizer against `tests/fixtures/golden/hash.json`. They are
+    /// the sketch format: a change makes every saved signature, index and
+    /// stage file meaningless, so it must come with a new
+    /// SKETCH_FORMAT_VERSION (blessing refuses otherwise).
+    #[test]
+    fn golden_hash_values() {
+        use crate::sketch::SKETCH_FORMAT_VERSION;
+        use golden::hex;
+        use serde_json::{Map, Value, json};
+        let stream = |seed: u64, purpose: u64| -> Value {
+            let mut s = SeedStream::new(seed, purpose);
+            (0..8).map(|_| hex(s.next_u64())).collect()
+        };
+        let mut seeds = Map::new();
+        // the purposes the sketcher uses (OPH keys, MinHash coefficients)
+        for (seed, purpose) in [(0, 0), (0, 0x5eed_0001), (0, 0x5eed_0002), (42, 0x5eed_0001), (u64::MAX, 7)]
+        {
+            seeds.insert(format!("SeedStream::new({seed}, {purpose:#x})"), stream(seed, purpose));
+        }
+        let mut bands = Map::new();
+        let long: Vec<u32> = (0..100).collect();
+        for (band, values, name) in [
+            (0, &[][..], "[]".to_owned()),
+            (0, &[0][..], "[0]".to_owned()),
+            (1, &[0][..], "[0]".to_owned()),
+            (3, &[1, 2, 3, 4, 5, 6, 7][..], "[1, 2, 3, 4, 5, 6, 7]".to_owned()),
+            (16, &[u32::MAX; 7][..], "[u32::MAX; 7]".to_owned()),
+            (5, &long[..64], "0..64".to_owned()),
+            (5, &long[..], "0..100".to_owned()),
+        ] {
+            bands.insert(format!("band_hash({band}, {name})"), hex(band_hash(band, values)));
+        }
+        let mut tokens = Map::new();
+        for t in ["", "a", "the", "lighthouse", "café", "0123456789", "naïve-ünïcödé"] {
+            tokens.insert(format!("{t:?}"), hex(token_hash(t.as_bytes())));
+        }
+        let mut mixed = Map::new();
+        for x in [0, 1, 0x5eed_0001, u64::MAX] {
+            mixed.insert(format!("mix64({x:#x})"), hex(mix64(x)));
+        }
+        // shingle hashes rolled over the token hashes of a b c d e f g, in
+        // windows of 3, and the finalizer on its own
+        let hs: Vec<u64> = "a b c d e f g".split(' ').map(|t| token_hash(t.as_bytes())).collect();
+        let mut r = Roller::new(3);
+        let mut rolled = Vec::new();
+        for (i, &h) in hs.iter().enumerate() {
+            if i < 3 {
+                r.push(h);
+            } else {
+                r.roll(hs[i - 3], h);
+            }
+            if i >= 2 {
+                rolled.push(hex(r.value(3)));
+            }
+        }
+        let fresh = json!({
+            "sketch_format_version": SKETCH_FORMAT_VERSION,
+            "seed_stream": seeds,
+            "band_hash": bands,
+            "token_hash": tokens,
+            "mix64": mixed,
+            "finish_shingle": {
+                "finish_shingle(0, 1)": hex(finish_shingle(0, 1)),
+                "finish_shingle(0x0123456789abcdef, 5)": hex(finish_shingle(0x0123_4567_89ab_cdef, 5)),
+            },
+            "roller 3 over the tokens of \"a b c d e f g\"": rolled,
+        });
+        golden::check_format(
+            "hash.json",
+            &fresh,
+            "Hashing is part of the sketch format: a change breaks every saved signature, index and stage \
+             file, so it needs a new SKETCH_FORMAT_VERSION.",
+        );
     }
 }

@@ -352,4 +352,70 @@ mod tests {
         let b = Sketcher::new(params(SketchKind::MinHash, 16, 2)).signature([1u64, 2, 3]);
         assert_ne!(a.values(), b.values());
     }
+
+    /// The pipeline from text to signature against
+    /// `tests/fixtures/golden/sketch.json`: normalized tokens, their hashes,
+    /// word and character shingle hashes, and whole signatures (OPH with the
+    /// default parameters, classic MinHash, and a densified OPH of a few
+    /// shingles). Signatures are saved in indexes, stage files and spill
+    /// files: a change needs a new SKETCH_FORMAT_VERSION (blessing refuses
+    /// otherwise).
+    #[test]
+    fn golden_signatures() {
+        use crate::hash::golden::{self, hex};
+        use crate::hash::token_hash;
+        use crate::normalize::Tokenizer;
+        use crate::shingle::Shingler;
+        use serde_json::{Value, json};
+        const TEXT: &str = "The lighthouse keeper climbed the spiral stairs every evening at dusk, carrying a \
+                            can of oil and a rag for the lens. Ships passing the headland relied on the beam \
+                            — Café « Phare » ﬁxed it in 1904, for 12½ FRANCS!";
+        let tokens: Vec<String> = Tokenizer::new().tokens(TEXT).into_iter().map(|t| t.text).collect();
+        let shingles = |kind: ShingleKind, text: &str| -> Vec<u64> {
+            let mut v = Vec::new();
+            Shingler::new(kind).for_each_hash(text, |h| v.push(h));
+            v
+        };
+        let signature = |p: SketchParams, hashes: &[u64]| -> Value {
+            let sk = Sketcher::new(p);
+            let mut values = vec![0u32; p.num_perm as usize];
+            let samples = sk.sketch_into(hashes.iter().copied(), &mut values);
+            if p.kind == SketchKind::Oph {
+                // the streaming accumulator dedup uses gives the same
+                let mut streamed = vec![0u32; p.num_perm as usize];
+                let mut acc = sk.oph_accumulator(&mut streamed);
+                hashes.iter().for_each(|&h| acc.update(h));
+                assert_eq!(acc.finish(), samples);
+                assert_eq!(streamed, values);
+            }
+            json!({"params": p, "samples": samples, "values": values})
+        };
+        let word5 = shingles(ShingleKind::Word(5), TEXT);
+        let default = crate::DedupBuilder::new().params().unwrap().sketch;
+        assert_eq!(default, params(SketchKind::Oph, 128, 0));
+        let few =
+            shingles(ShingleKind::Word(5), "Only a few shingles here: one two three four five six seven.");
+        let fresh = json!({
+            "sketch_format_version": SKETCH_FORMAT_VERSION,
+            "text": TEXT,
+            "tokens": tokens,
+            "token_hashes": tokens.iter().map(|t| hex(token_hash(t.as_bytes()))).collect::<Vec<_>>(),
+            "word_5_shingles": word5.iter().map(|&h| hex(h)).collect::<Vec<_>>(),
+            "word_5_shingles of \"Only three words.\"":
+                shingles(ShingleKind::Word(5), "Only three words.").into_iter().map(hex).collect::<Vec<_>>(),
+            "char_4_shingles of \"Café ﬁne!\"":
+                shingles(ShingleKind::Char(4), "Café ﬁne!").into_iter().map(hex).collect::<Vec<_>>(),
+            "signature oph, default parameters": signature(default, &word5),
+            "signature minhash 128, seed 0": signature(params(SketchKind::MinHash, 128, 0), &word5),
+            "signature oph 128, seed 42, of a few shingles (densified)":
+                signature(params(SketchKind::Oph, 128, 42), &few),
+            "signature oph 64, seed 1, of no shingles": signature(params(SketchKind::Oph, 64, 1), &[]),
+        });
+        golden::check_format(
+            "sketch.json",
+            &fresh,
+            "Tokens, shingles and signatures are the sketch format: a change breaks every saved \
+             signature, index and stage file, so it needs a new SKETCH_FORMAT_VERSION.",
+        );
+    }
 }
