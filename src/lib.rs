@@ -23,6 +23,7 @@
 
 mod dedup;
 mod error;
+mod eval;
 mod hash;
 mod index;
 mod io;
@@ -33,16 +34,17 @@ mod passage;
 mod pipeline;
 mod pool;
 mod report;
-mod score;
 mod shingle;
 mod sketch;
 mod spill;
 pub mod stages;
-mod synth;
-mod truth;
 
 pub use crate::dedup::{Corpus, Dedup, DedupBuilder, Resumed, Verify};
 pub use crate::error::{BadRecord, Error, Result};
+pub use crate::eval::{
+    ClusterLabels, Mutation, Scores, SynthOptions, SynthStats, TruthPair, TruthRecord, generate, paragraphs,
+    read_clusters, read_truth, score, similar_pairs,
+};
 pub use crate::index::{INDEX_FORMAT_VERSION, Index, Match, Verdict};
 pub use crate::io::{
     AtomicFile, Compression, Format, InputFile, OutputFormat, OutputSet, ReadOptions, StreamReport,
@@ -53,12 +55,9 @@ pub use crate::normalize::{Token, Tokenizer};
 pub use crate::params::{PARAMS_VERSION, Params};
 pub use crate::passage::{DEFAULT_MIN_WORDS, Passage, PassageBuilder, PassageFinder, Scope};
 pub use crate::pipeline::cluster::{ClusterStats, Clustering, UnionFind};
-pub use crate::report::{ParamSummary, SpillSummary, Summary, Timings};
-pub use crate::score::{Scores, score};
+pub use crate::report::{ParamSummary, PassageSummary, PassageTimings, SpillSummary, Summary, Timings};
 pub use crate::shingle::{Shingle, ShingleKind, Shingler, jaccard};
 pub use crate::sketch::{SKETCH_FORMAT_VERSION, Signature, SketchKind, SketchParams, Sketcher};
-pub use crate::synth::{Mutation, SynthOptions, SynthStats, generate, paragraphs};
-pub use crate::truth::{TruthPair, similar_pairs};
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::dedup::{Corpus, Dedup, Verify};
+use crate::passage::{PassageFinder, PassageRun};
 use crate::pipeline::cluster::Clustering;
 use crate::shingle::ShingleKind;
 use crate::sketch::SketchKind;
@@ -253,6 +254,142 @@ impl Summary {
             );
         }
         s.push('\n');
+        s
+    }
+}
+
+/// Everything a passages run reports (JSON keys in alphabetical order).
+#[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
+pub struct PassageSummary {
+    /// Records skipped as unusable.
+    pub bad_records: u64,
+    /// Documents read (bad records excluded).
+    pub documents: u64,
+    /// Documents with at least one repeated passage.
+    pub documents_with_passages: u64,
+    /// Fingerprints in the index.
+    pub fingerprints: u64,
+    /// Bytes of text inside repeated passages.
+    pub flagged_bytes: u64,
+    /// `flagged_bytes` over `text_bytes` (0 without text).
+    pub flagged_fraction: f64,
+    /// Bytes of fingerprint index per input megabyte (10^6 bytes).
+    pub index_bytes_per_input_mb: f64,
+    /// Bytes of input.
+    pub input_bytes: u64,
+    /// Token k-gram length of the fingerprints.
+    pub kgram: usize,
+    /// Input megabytes (10^6 bytes) per second of wall time.
+    pub mb_per_s: f64,
+    /// Minimum passage length in normalized words.
+    pub min_words: usize,
+    /// Repeated passages found.
+    pub passages: u64,
+    /// Peak resident memory, when the caller measured it.
+    pub peak_rss_bytes: Option<u64>,
+    /// Stage timings.
+    pub seconds: PassageTimings,
+    /// Bytes of document text.
+    pub text_bytes: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Winnowing window.
+    pub window: usize,
+}
+
+/// Seconds spent per stage of a passages run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[non_exhaustive]
+pub struct PassageTimings {
+    /// Seeds, confirmation and extension.
+    #[serde(rename = "match")]
+    pub matching: f64,
+    /// Reading, normalizing and fingerprinting.
+    pub read_fingerprint: f64,
+    /// Wall time of the whole run (up to the writing of the summary).
+    pub total: f64,
+    /// Writing outputs.
+    pub write: f64,
+}
+
+impl PassageSummary {
+    /// The summary of a finished passages run; `write` and `total` are the
+    /// caller's timings of writing and of the whole run.
+    pub fn new(finder: &PassageFinder, run: &PassageRun, write: Duration, total: Duration) -> PassageSummary {
+        let total_s = total.as_secs_f64();
+        let (input, text, flagged) = (run.input_bytes(), run.text_bytes(), run.flagged_bytes());
+        PassageSummary {
+            bad_records: run.bad_records().len() as u64,
+            documents: run.documents() as u64,
+            documents_with_passages: run.documents_with_passages() as u64,
+            fingerprints: run.fingerprints() as u64,
+            flagged_bytes: flagged,
+            flagged_fraction: if text > 0 { flagged as f64 / text as f64 } else { 0.0 },
+            index_bytes_per_input_mb: if input > 0 {
+                run.fingerprints() as f64 * 12.0 / (input as f64 / 1e6)
+            } else {
+                0.0
+            },
+            input_bytes: input,
+            kgram: finder.kgram(),
+            mb_per_s: if total_s > 0.0 { input as f64 / 1e6 / total_s } else { 0.0 },
+            min_words: finder.min_words(),
+            passages: run.passages().len() as u64,
+            peak_rss_bytes: None,
+            seconds: PassageTimings {
+                matching: run.match_seconds,
+                read_fingerprint: run.read_seconds,
+                total: total_s,
+                write: write.as_secs_f64(),
+            },
+            text_bytes: text,
+            threads: finder.threads(),
+            window: finder.window(),
+        }
+    }
+
+    /// The human-readable summary.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "documents        {} ({:.1} MB; {} bad records skipped)",
+            self.documents,
+            self.input_bytes as f64 / 1e6,
+            self.bad_records
+        );
+        let _ = writeln!(
+            s,
+            "passages         {} in {} documents; {} bytes flagged ({:.2}% of the text)",
+            self.passages,
+            self.documents_with_passages,
+            self.flagged_bytes,
+            self.flagged_fraction * 100.0
+        );
+        let _ = writeln!(
+            s,
+            "parameters       min words {}, fingerprints of {}-grams, window {}: {} fingerprints indexed ({:.0} KB per input MB)",
+            self.min_words,
+            self.kgram,
+            self.window,
+            self.fingerprints,
+            self.index_bytes_per_input_mb / 1e3
+        );
+        let t = &self.seconds;
+        let _ = writeln!(
+            s,
+            "time             {:.3} s total: read+fingerprint {:.3}, match {:.3}; {:.1} MB/s on {} thread{}{}",
+            t.total,
+            t.read_fingerprint,
+            t.matching,
+            self.mb_per_s,
+            self.threads,
+            if self.threads == 1 { "" } else { "s" },
+            self.peak_rss_bytes
+                .map(|r| format!(", peak memory {:.1} MB", r as f64 / 1e6))
+                .unwrap_or_default()
+        );
         s
     }
 }

@@ -1,0 +1,75 @@
+//! `neardup gen`: a synthetic corpus with planted near-duplicates.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::{
+    Failure, InputArgs, input_failure, parse_size, print_bad_records, protected, read_options, stage,
+};
+
+#[derive(Args)]
+pub(crate) struct GenArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Size of the corpus to write (bytes; K, M, G suffixes are powers of 1024).
+    #[arg(long, default_value = "100M", value_parser = parse_size)]
+    size: u64,
+    /// Where to write the corpus (JSONL: id, text).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Where to write the planted near-duplicates (JSONL: id, of, mutation, strength).
+    #[arg(long)]
+    planted: Option<PathBuf>,
+    /// Fraction of documents that are planted near-duplicates.
+    #[arg(long, default_value_t = 0.3)]
+    dup_rate: f64,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+pub(crate) fn run(args: GenArgs) -> Result<(), Failure> {
+    let start = Instant::now();
+    let opts = read_options(&args.input.read);
+    let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    let mut outs = neardup::OutputSet::new(&protected(&args.input.inputs, &inputs));
+    let corpus_to = outs.stage(&args.output)?;
+    let planted_to = stage(&mut outs, args.planted.as_deref())?;
+    let (texts, bad) = neardup::read_texts(&inputs, &opts).map_err(input_failure)?;
+    print_bad_records(&bad, false);
+    let paras = neardup::paragraphs(texts.iter().map(String::as_str));
+    drop(texts);
+    let mut gen_opts = neardup::SynthOptions::default();
+    gen_opts.target_bytes = args.size;
+    gen_opts.dup_rate = args.dup_rate;
+    gen_opts.seed = args.seed;
+    let written = || -> anyhow::Result<neardup::SynthStats> {
+        let mut corpus = neardup::AtomicFile::create(&corpus_to, &[])?;
+        let mut planted = planted_to.as_deref().map(|p| neardup::AtomicFile::create(p, &[])).transpose()?;
+        let stats = match planted.as_mut() {
+            Some(p) => neardup::generate(&paras, &gen_opts, &mut corpus, p)?,
+            None => neardup::generate(&paras, &gen_opts, &mut corpus, &mut std::io::sink())?,
+        };
+        corpus.commit()?;
+        if let Some(p) = planted {
+            p.commit()?;
+        }
+        Ok(stats)
+    };
+    let stats = written().with_context(|| format!("generating {}", args.output.display()))?;
+    outs.commit()?;
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "neardup gen: {} documents ({} planted near-duplicates), {:.1} MB from {} seed paragraphs in {:.1} s ({:.0} MB/s)",
+        stats.documents,
+        stats.planted,
+        stats.bytes as f64 / 1e6,
+        paras.len(),
+        secs,
+        stats.bytes as f64 / 1e6 / secs.max(1e-9)
+    );
+    Ok(())
+}
