@@ -771,8 +771,8 @@ impl PassageRun {
         }
         let mut out = AtomicFile::create(path, &protect)?;
         self.for_each_record(|rec| {
-            let line =
-                serde_json::to_string(&rec).map_err(|e| Error::param(format!("encoding a passage: {e}")))?;
+            let line = serde_json::to_string(&rec)
+                .map_err(|e| Error::Internal(format!("encoding a passage: {e}")))?;
             out.write_all(line.as_bytes())?;
             out.write_all(b"\n")
         })?;

@@ -138,7 +138,7 @@ struct Header {
 }
 
 fn bad_file(path: &Path, what: impl std::fmt::Display) -> Error {
-    Error::param(format!("{}: {what}", path.display()))
+    Error::Corrupt { path: path.to_path_buf(), reason: what.to_string() }
 }
 
 fn read_header(path: &Path, stage: &str) -> Result<Header> {
@@ -530,7 +530,7 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
     shards.sort_by_key(|s| s.shard);
     let n: u64 = shards.iter().map(|s| s.docs).sum();
     if n >= u64::from(u32::MAX) {
-        return Err(Error::param(format!("{n} documents: one link handles fewer than 2^32")));
+        return Err(Error::Unsupported(format!("{n} documents: one link handles fewer than 2^32")));
     }
     let k = params.params.sketch.num_perm as usize;
     let exact = params.params.verify == Verify::Exact;
@@ -708,7 +708,7 @@ pub fn components(edges_dir: &Path, out_dir: &Path) -> Result<ComponentsReport> 
     ids.par_sort_unstable();
     ids.dedup();
     if ids.len() >= u32::MAX as usize {
-        return Err(Error::param("too many documents in edges for one machine"));
+        return Err(Error::Unsupported("more than 2^32 documents in the edges for one machine".into()));
     }
     let dense = |x: u64| ids.binary_search(&x).unwrap_or(0) as u32;
     let mut uf = UnionFind::new(ids.len());

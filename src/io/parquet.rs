@@ -207,7 +207,7 @@ pub(crate) fn read<T: Send>(
     on_block: &mut dyn FnMut(&[u8]),
 ) -> Result<Retained> {
     let path = input.path.as_deref().ok_or_else(|| {
-        Error::param("Parquet cannot be read from standard input (it is read from its footer); name the file")
+        Error::Unsupported("Parquet from standard input (it is read from its footer); name the file".into())
     })?;
     check_plain(input, path)?;
     let mut retained = Retained { format: Format::Parquet, ..Retained::default() };
@@ -361,10 +361,11 @@ pub(crate) fn write_kept<'a>(
     protect: &[PathBuf],
     record: &dyn Fn(usize) -> Option<Option<Cow<'a, [u8]>>>,
 ) -> Result<()> {
-    let missing = || Error::param("the input records were not kept, so they cannot be written");
+    let missing = || Error::Internal("the input records were not kept, so they cannot be written".into());
     let mut writer: Option<(ArrowWriter<AtomicFile>, SchemaRef, String)> = None;
     for (input, range) in inputs.iter().zip(docs) {
-        let src_path = input.path.as_deref().ok_or_else(|| Error::param("Parquet input without a path"))?;
+        let src_path =
+            input.path.as_deref().ok_or_else(|| Error::Internal("a Parquet input without a path".into()))?;
         let opened = std::panic::catch_unwind(|| open(src_path, opts))
             .unwrap_or_else(|_| Err("not a readable Parquet file: the reader failed on its footer".into()));
         let src = match opened {

@@ -111,7 +111,12 @@ impl Table {
                 (Column::U32(b), Cell::U32(v)) => b.append_value(v),
                 (Column::Bin(b), Cell::Bin(v)) => b.append_value(v),
                 (Column::F64(b), Cell::F64(v)) => b.append_value(v),
-                _ => return Err(Error::param(format!("{}: a cell of the wrong type", self.path.display()))),
+                _ => {
+                    return Err(Error::Internal(format!(
+                        "{}: a cell of the wrong type",
+                        self.path.display()
+                    )));
+                }
             }
         }
         self.rows += 1;

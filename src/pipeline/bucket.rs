@@ -4,10 +4,11 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lsh::{self, Likeness, LshParams};
 use crate::pipeline::signatures::Signatures;
 use crate::pipeline::verify::Rule;
@@ -34,22 +35,28 @@ impl SortedKeys {
         const CHUNK: u32 = 4096;
         let n = sigs.len() as u32;
         let k = sigs.num_perm();
-        let chunks: Vec<Vec<(u64, u32)>> = (0..n.div_ceil(CHUNK))
+        let failure: Mutex<Option<Error>> = Mutex::new(None);
+        let keys: Vec<(u64, u32)> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
-            .map(|c| {
+            .flat_map_iter(|c| {
                 let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
-                let flat = sigs.sig_range(lo..hi)?;
                 let mut v = Vec::with_capacity((hi - lo) as usize * lsh.bands as usize);
-                for d in lo..hi {
-                    if sigs.samples(d) > 0 {
-                        let i = (d - lo) as usize;
-                        lsh::push_band_keys(lsh, &flat[i * k..(i + 1) * k], d, &mut v);
+                match sigs.sig_range(lo..hi) {
+                    Ok(flat) => {
+                        for d in lo..hi {
+                            if sigs.samples(d) > 0 {
+                                let i = (d - lo) as usize;
+                                lsh::push_band_keys(lsh, &flat[i * k..(i + 1) * k], d, &mut v);
+                            }
+                        }
                     }
+                    Err(e) => keep_first(&failure, e),
                 }
-                Ok(v)
+                v
             })
-            .collect::<Result<_>>()?;
-        Ok(SortedKeys(chunks.concat()))
+            .collect();
+        first_error(failure)?;
+        Ok(SortedKeys(keys))
     }
 }
 
@@ -71,9 +78,10 @@ pub(crate) fn batch_pairs(
     sigs: &(impl Signatures + ?Sized),
     buckets: &[&[(u64, u32)]],
 ) -> Result<Vec<(u32, u32)>> {
-    let per_bucket: Vec<Vec<(u32, u32)>> = buckets
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    let mut pairs: Vec<(u32, u32)> = buckets
         .par_iter()
-        .map(|members| {
+        .flat_map_iter(|members| {
             // a large bucket compares its pivots with every member: keep
             // their signatures (a bounded cache, for spilled signatures)
             let mut cache: HashMap<u32, Cow<'_, [u32]>> = HashMap::new();
@@ -92,11 +100,30 @@ pub(crate) fn batch_pairs(
                 }
                 Ok(rule.likeness_of(&cache[&a], &cache[&b], samples))
             };
-            lsh::bucket_pairs(members, &mut judge)
+            lsh::bucket_pairs(members, &mut judge).unwrap_or_else(|e| {
+                keep_first(&failure, e);
+                Vec::new()
+            })
         })
-        .collect::<Result<_>>()?;
-    let mut pairs = per_bucket.concat();
+        .collect();
+    first_error(failure)?;
     pairs.par_sort_unstable();
     pairs.dedup();
     Ok(pairs)
+}
+
+/// Keep the first error of parallel work.
+fn keep_first(failure: &Mutex<Option<Error>>, e: Error) {
+    if let Ok(mut f) = failure.lock() {
+        f.get_or_insert(e);
+    }
+}
+
+/// The error parallel work kept, if any.
+fn first_error(failure: Mutex<Option<Error>>) -> Result<()> {
+    match failure.into_inner() {
+        Ok(Some(e)) => Err(e),
+        Ok(None) => Ok(()),
+        Err(_) => Err(Error::Internal("a worker thread panicked".into())),
+    }
 }
