@@ -302,7 +302,7 @@ pub(crate) struct Retained {
 
 impl Retained {
     /// The bytes `start..end` of the input (a record never spans blocks).
-    pub fn slice(&self, start: u64, end: u64) -> &[u8] {
+    pub(crate) fn slice(&self, start: u64, end: u64) -> &[u8] {
         let i = self.blocks.partition_point(|(off, _)| *off <= start) - 1;
         let (off, b) = &self.blocks[i];
         &b[(start - off) as usize..(end - off) as usize]

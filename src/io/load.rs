@@ -126,20 +126,20 @@ pub(crate) fn read_all<T: Send>(
 
 impl Loaded {
     /// The bytes of document `d`'s record, if its input was kept.
-    pub fn record(&self, d: usize) -> Option<&[u8]> {
+    pub(crate) fn record(&self, d: usize) -> Option<&[u8]> {
         let doc = self.docs.get(d)?;
         let retained = &self.retained[doc.file as usize];
         (!retained.blocks.is_empty()).then(|| retained.slice(doc.start, doc.end))
     }
 
     /// The text of document `d`, re-read from its record.
-    pub fn text(&self, d: usize, opts: &ReadOptions) -> Option<Cow<'_, str>> {
+    pub(crate) fn text(&self, d: usize, opts: &ReadOptions) -> Option<Cow<'_, str>> {
         let format = self.retained[self.docs.get(d)?.file as usize].format;
         record_text(format, opts, self.record(d)?)
     }
 
     /// Write a corpus of records through [`write_records`].
-    pub fn write_records<'a>(
+    pub(crate) fn write_records<'a>(
         &'a self,
         path: &Path,
         record: impl Fn(usize) -> Option<Result<Cow<'a, [u8]>>>,
@@ -148,7 +148,7 @@ impl Loaded {
     }
 
     /// The format of document `d`'s input (resolved).
-    pub fn format(&self, d: usize) -> Format {
+    pub(crate) fn format(&self, d: usize) -> Format {
         self.retained[self.docs[d].file as usize].format
     }
 }
