@@ -1,7 +1,7 @@
 //! Union-find over a million documents.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use neardup::UnionFind;
+use neardup::cluster::UnionFind;
 
 fn union_find(c: &mut Criterion) {
     let n = 1_000_000u32;

@@ -1,7 +1,8 @@
 //! Banding + linking + verification: clustering sketched documents.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use neardup::{DedupBuilder, Format};
+use neardup::DedupBuilder;
+use neardup::io::Format;
 
 mod common;
 
@@ -15,7 +16,7 @@ fn lsh(c: &mut Criterion) {
     }
     let dir = tempfile::tempdir().unwrap();
     let (path, size) = common::write_jsonl(&docs, dir.path());
-    let inputs = neardup::expand_inputs(&[path], Format::Auto).unwrap();
+    let inputs = neardup::io::expand_inputs(&[path], Format::Auto).unwrap();
     let dedup = DedupBuilder::new().build().unwrap();
     let corpus = dedup.read(&inputs, false, &|_| {}).unwrap();
     let clusters = dedup.cluster(&corpus).unwrap();

@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use neardup::{ShingleKind, Shingler, Tokenizer};
+use neardup::sketch::{ShingleKind, Shingler, Tokenizer};
 
 mod common;
 

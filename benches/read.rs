@@ -1,7 +1,8 @@
 //! Reading JSONL end to end: memory map, parallel parse, sketching.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use neardup::{DedupBuilder, Format, ReadOptions};
+use neardup::DedupBuilder;
+use neardup::io::{Format, ReadOptions};
 
 mod common;
 
@@ -9,7 +10,7 @@ fn read(c: &mut Criterion) {
     let docs = common::documents(16 << 20);
     let dir = tempfile::tempdir().unwrap();
     let (path, size) = common::write_jsonl(&docs, dir.path());
-    let inputs = neardup::expand_inputs(&[path], Format::Auto).unwrap();
+    let inputs = neardup::io::expand_inputs(&[path], Format::Auto).unwrap();
     let mut g = c.benchmark_group("read");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(size));

@@ -1,7 +1,7 @@
 //! OPH and classic MinHash sketching of ready shingle sets.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use neardup::{ShingleKind, Shingler, SketchKind, SketchParams, Sketcher};
+use neardup::sketch::{ShingleKind, Shingler, SketchKind, SketchParams, Sketcher};
 
 mod common;
 
@@ -17,7 +17,7 @@ fn sketch(c: &mut Criterion) {
             num_perm: 128,
             seed: 0,
             shingle: ShingleKind::Word(5),
-            version: neardup::SKETCH_FORMAT_VERSION,
+            version: neardup::sketch::SKETCH_FORMAT_VERSION,
         });
         // known answer: a set and itself estimate 1.0, whatever the order
         let s = sk.signature(sets[0].iter().copied());

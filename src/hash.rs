@@ -13,7 +13,7 @@ const ROLL_BASE: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// Hash of one normalized token (or one character, for character shingles).
 #[inline]
-pub fn token_hash(token: &[u8]) -> u64 {
+pub(crate) fn token_hash(token: &[u8]) -> u64 {
     xxh3_64(token)
 }
 
@@ -24,14 +24,14 @@ pub fn token_hash(token: &[u8]) -> u64 {
 /// sketch's per-seed permutation) mixes anyway, so mixing here would be paid
 /// twice per shingle.
 #[inline]
-pub fn finish_shingle(rolled: u64, len: usize) -> u64 {
+pub(crate) fn finish_shingle(rolled: u64, len: usize) -> u64 {
     rolled ^ (len as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)
 }
 
 /// Rolling polynomial over a window of token hashes:
 /// `H = t0*B^(n-1) + t1*B^(n-2) + ... + t(n-1)`, updated in O(1) per step.
 #[derive(Debug, Clone)]
-pub struct Roller {
+pub(crate) struct Roller {
     /// `B^(n-1)`, to remove the outgoing token.
     top: u64,
     acc: u64,
@@ -39,7 +39,7 @@ pub struct Roller {
 
 impl Roller {
     /// A roller over windows of `n` hashes.
-    pub fn new(n: usize) -> Roller {
+    pub(crate) fn new(n: usize) -> Roller {
         let mut top = 1u64;
         for _ in 1..n {
             top = top.wrapping_mul(ROLL_BASE);
@@ -49,26 +49,26 @@ impl Roller {
 
     /// Add a hash to the window (before it is full).
     #[inline]
-    pub fn push(&mut self, h: u64) {
+    pub(crate) fn push(&mut self, h: u64) {
         self.acc = self.acc.wrapping_mul(ROLL_BASE).wrapping_add(h);
     }
 
     /// Slide the full window one step: drop `out`, add `h`.
     #[inline]
-    pub fn roll(&mut self, out: u64, h: u64) {
+    pub(crate) fn roll(&mut self, out: u64, h: u64) {
         self.acc = self.acc.wrapping_sub(out.wrapping_mul(self.top)).wrapping_mul(ROLL_BASE).wrapping_add(h);
     }
 
     /// The finished hash of the current window of `len` hashes.
     #[inline]
-    pub fn value(&self, len: usize) -> u64 {
+    pub(crate) fn value(&self, len: usize) -> u64 {
         finish_shingle(self.acc, len)
     }
 }
 
 /// A strong 64-bit mixer (the MurmurHash3 finalizer), a bijection.
 #[inline]
-pub fn mix64(mut x: u64) -> u64 {
+pub(crate) fn mix64(mut x: u64) -> u64 {
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
@@ -80,18 +80,18 @@ pub fn mix64(mut x: u64) -> u64 {
 /// Expand a user seed into a stream of 64-bit values (SplitMix64). The
 /// stream is part of the sketch format: do not change it.
 #[derive(Debug, Clone)]
-pub struct SeedStream(u64);
+pub(crate) struct SeedStream(u64);
 
 impl SeedStream {
     /// A stream for `seed` and a purpose tag, so that different uses of the
     /// same seed are independent.
-    pub fn new(seed: u64, purpose: u64) -> SeedStream {
+    pub(crate) fn new(seed: u64, purpose: u64) -> SeedStream {
         SeedStream(xxh3_64_with_seed(&purpose.to_le_bytes(), seed))
     }
 
     /// The next value.
     #[inline]
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -103,7 +103,7 @@ impl SeedStream {
 /// Hash of a band of signature values, keyed by the band number so that
 /// equal values in different bands never share a bucket.
 #[inline]
-pub fn band_hash(band: u32, values: &[u32]) -> u64 {
+pub(crate) fn band_hash(band: u32, values: &[u32]) -> u64 {
     let mut bytes = [0u8; 4 * 64];
     if values.len() <= 64 {
         for (chunk, v) in bytes.chunks_exact_mut(4).zip(values) {

@@ -19,49 +19,63 @@
 //! assert!(clusters.is_kept(0) && !clusters.is_kept(1));
 //! # Ok::<(), neardup::Error>(())
 //! ```
+//!
+//! # Modules
+//!
+//! The main types are at the crate root: [`DedupBuilder`] / [`Dedup`] (a
+//! corpus in, a [`Clustering`] out), [`Index`] (one page at a time, a
+//! [`Verdict`] each), [`PassageBuilder`] / [`PassageFinder`] (repeated
+//! spans), [`Summary`], [`Error`] and [`Result`]. The rest lives in
+//! modules:
+//!
+//! - [`sketch`]: the building blocks of a signature: the tokenizer,
+//!   shingles, MinHash/OPH sketches with their parameters, LSH banding.
+//! - [`io`]: input files, formats and read options; atomic outputs, output
+//!   sets checked against the inputs.
+//! - [`report`]: what runs report: [`Summary`]'s parts, cluster
+//!   statistics, the passages summary.
+//! - [`cluster`]: the union-find behind clusters.
+//! - [`eval`]: quality measurement: exact ground truth, scores, the readers
+//!   of truth and clusters files, the synthetic-corpus generator.
+//! - [`stages`]: deduplication as four steps over Parquet files, for many
+//!   machines.
 #![deny(missing_docs)]
 
 mod dedup;
 mod error;
-mod eval;
+pub mod eval;
 mod hash;
 mod index;
-mod io;
+pub mod io;
 mod lsh;
 mod normalize;
 mod params;
 mod passage;
 mod pipeline;
 mod pool;
-mod report;
+pub mod report;
 mod shingle;
-mod sketch;
+pub mod sketch;
 mod spill;
 pub mod stages;
 
-pub use crate::dedup::{Corpus, Dedup, DedupBuilder, Resumed, Verify};
+pub use crate::dedup::{Corpus, Dedup, DedupBuilder, Verify};
 pub use crate::error::{BadRecord, Error, Result};
-pub use crate::eval::{
-    ClusterLabels, Mutation, Scores, SynthOptions, SynthStats, TruthPair, TruthRecord, generate, paragraphs,
-    read_clusters, read_truth, score, similar_pairs,
-};
-pub use crate::index::{INDEX_FORMAT_VERSION, Index, Match, Verdict};
-pub use crate::io::{
-    AtomicFile, Compression, Format, InputFile, OutputFormat, OutputSet, ReadOptions, StreamReport,
-    check_outputs, expand_inputs, read_texts,
-};
-pub use crate::lsh::LshParams;
-pub use crate::normalize::{Token, Tokenizer};
-pub use crate::params::{PARAMS_VERSION, Params};
-pub use crate::passage::{DEFAULT_MIN_WORDS, Passage, PassageBuilder, PassageFinder, Scope};
-pub use crate::pipeline::cluster::{ClusterStats, Clustering, UnionFind};
-pub use crate::report::{ParamSummary, PassageSummary, PassageTimings, SpillSummary, Summary, Timings};
-pub use crate::shingle::{Shingle, ShingleKind, Shingler, jaccard};
-pub use crate::sketch::{SKETCH_FORMAT_VERSION, Signature, SketchKind, SketchParams, Sketcher};
+pub use crate::index::{Index, Match, Verdict};
+pub use crate::params::Params;
+pub use crate::passage::{Passage, PassageBuilder, PassageFinder, PassageRun, Scope};
+pub use crate::pipeline::cluster::Clustering;
+pub use crate::report::Summary;
+
+/// Clusters from pairs: the union-find every clustering is made with.
+pub mod cluster {
+    pub use crate::pipeline::cluster::UnionFind;
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sketch::{Shingler, Signature, Sketcher};
 
     fn assert_send_sync<T: Send + Sync>() {}
 
@@ -76,6 +90,53 @@ mod tests {
         assert_send_sync::<Shingler>();
         assert_send_sync::<Error>();
         assert_send_sync::<Summary>();
-        assert_send_sync::<UnionFind>();
+        assert_send_sync::<Verify>();
+        assert_send_sync::<Params>();
+        assert_send_sync::<Index>();
+        assert_send_sync::<Verdict>();
+        assert_send_sync::<Match>();
+        assert_send_sync::<PassageBuilder>();
+        assert_send_sync::<PassageFinder>();
+        assert_send_sync::<Passage>();
+        assert_send_sync::<PassageRun>();
+        assert_send_sync::<Scope>();
+        assert_send_sync::<BadRecord>();
+        assert_send_sync::<cluster::UnionFind>();
+        assert_send_sync::<sketch::SketchKind>();
+        assert_send_sync::<sketch::SketchParams>();
+        assert_send_sync::<sketch::OphAccumulator<'static>>();
+        assert_send_sync::<sketch::ShingleKind>();
+        assert_send_sync::<sketch::Shingle>();
+        assert_send_sync::<sketch::Tokenizer>();
+        assert_send_sync::<sketch::Token>();
+        assert_send_sync::<sketch::LshParams>();
+        assert_send_sync::<io::InputFile>();
+        assert_send_sync::<io::Format>();
+        assert_send_sync::<io::Compression>();
+        assert_send_sync::<io::ReadOptions>();
+        assert_send_sync::<io::AtomicFile>();
+        assert_send_sync::<io::OutputFormat>();
+        assert_send_sync::<io::OutputSet>();
+        assert_send_sync::<io::StreamReport>();
+        assert_send_sync::<report::ParamSummary>();
+        assert_send_sync::<report::SpillSummary>();
+        assert_send_sync::<report::Timings>();
+        assert_send_sync::<report::ClusterStats>();
+        assert_send_sync::<report::Resumed>();
+        assert_send_sync::<report::PassageSummary>();
+        assert_send_sync::<report::PassageTimings>();
+        assert_send_sync::<eval::TruthPair>();
+        assert_send_sync::<eval::Scores>();
+        assert_send_sync::<eval::SynthOptions>();
+        assert_send_sync::<eval::SynthStats>();
+        assert_send_sync::<eval::Mutation>();
+        assert_send_sync::<eval::TruthRecord>();
+        assert_send_sync::<eval::ClusterLabels>();
+        assert_send_sync::<stages::StageParams>();
+        assert_send_sync::<stages::ShardInfo>();
+        assert_send_sync::<stages::SignReport>();
+        assert_send_sync::<stages::LinkReport>();
+        assert_send_sync::<stages::ComponentsReport>();
+        assert_send_sync::<stages::FilterReport>();
     }
 }

@@ -7,10 +7,10 @@ use crate::hash::band_hash;
 /// Buckets up to this size emit all their pairs. Larger buckets (boilerplate
 /// shared by many documents) are linked through pivots instead, so their
 /// cost is linear in their size: see [`bucket_pairs`].
-pub const ALL_PAIRS_MAX: usize = 64;
+pub(crate) const ALL_PAIRS_MAX: usize = 64;
 
 /// At most this many pivots are kept per large bucket.
-pub const MAX_PIVOTS: usize = 32;
+pub(crate) const MAX_PIVOTS: usize = 32;
 
 /// A banding: `bands` bands of `rows` slots each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -82,7 +82,7 @@ fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
 }
 
 /// Append the band keys of one signature, as `(key, doc)`, to `out`.
-pub fn push_band_keys(params: LshParams, sig: &[u32], doc: u32, out: &mut Vec<(u64, u32)>) {
+pub(crate) fn push_band_keys(params: LshParams, sig: &[u32], doc: u32, out: &mut Vec<(u64, u32)>) {
     out.extend(band_keys(params, sig).map(|key| (key, doc)));
 }
 
@@ -94,7 +94,7 @@ pub(crate) fn band_keys(params: LshParams, sig: &[u32]) -> impl Iterator<Item = 
 
 /// How alike two bucket members look from their signatures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Likeness {
+pub(crate) enum Likeness {
     /// Clearly below the threshold.
     No,
     /// Too close to the threshold to tell.

@@ -8,7 +8,7 @@ use crate::sketch::SketchParams;
 
 /// Version of the [`Params`] layout (bump when a field is added or its
 /// meaning changes; the fingerprint changes with it).
-pub const PARAMS_VERSION: u32 = 1;
+pub(crate) const PARAMS_VERSION: u32 = 1;
 
 /// Everything that decides which documents are near-duplicates: sketching
 /// (with its shingles), banding, threshold and verification. Made by
@@ -17,7 +17,7 @@ pub const PARAMS_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Params {
-    /// [`PARAMS_VERSION`] when these were made.
+    /// [`Params::VERSION`] when these were made.
     pub version: u32,
     /// Jaccard similarity at or above which two documents are near-duplicates.
     pub threshold: f64,
@@ -30,6 +30,10 @@ pub struct Params {
 }
 
 impl Params {
+    /// Version of the parameters layout (bump when a field is added or its
+    /// meaning changes; the fingerprint changes with it).
+    pub const VERSION: u32 = PARAMS_VERSION;
+
     /// A short, stable digest of the parameters (`ndp1-` and 16 hex
     /// digits): equal fingerprints mean equal parameters.
     pub fn fingerprint(&self) -> String {
@@ -77,7 +81,7 @@ pub(crate) fn digest(version: u32, value: &impl serde::Serialize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ShingleKind;
+    use crate::sketch::ShingleKind;
 
     #[test]
     fn the_way_back_gives_the_same_parameters() {

@@ -30,7 +30,7 @@ use crate::pool::Pool;
 /// sentence-sized repeat: long enough that ordinary phrases ("as a result of
 /// the") do not count, short enough for titles and headlines (the seed
 /// article's repeated title has nine).
-pub const DEFAULT_MIN_WORDS: usize = 8;
+pub(crate) const DEFAULT_MIN_WORDS: usize = 8;
 
 /// Size of the token k-grams that are fingerprinted (at most `min_words`).
 const KGRAM: usize = 5;
@@ -94,13 +94,17 @@ impl Default for PassageBuilder {
 }
 
 impl PassageBuilder {
+    /// Default minimum length of a reported passage, in words (eight: a
+    /// sentence-sized repeat).
+    pub const DEFAULT_MIN_WORDS: usize = DEFAULT_MIN_WORDS;
+
     /// A builder with the documented defaults.
     pub fn new() -> PassageBuilder {
         PassageBuilder::default()
     }
 
     /// Minimum passage length in words (at least 2). By default,
-    /// [`DEFAULT_MIN_WORDS`].
+    /// [`PassageBuilder::DEFAULT_MIN_WORDS`].
     pub fn min_words(mut self, n: usize) -> Self {
         self.min_words = n;
         self

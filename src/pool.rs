@@ -11,7 +11,7 @@ pub(crate) struct Pool(Option<Arc<rayon::ThreadPool>>);
 
 impl Pool {
     /// `Some(n)`: a pool of `n` threads (n >= 1); `None`: the global pool.
-    pub fn new(threads: Option<usize>) -> Result<Pool> {
+    pub(crate) fn new(threads: Option<usize>) -> Result<Pool> {
         match threads {
             Some(0) => Err(Error::param("threads must be at least 1")),
             Some(n) => rayon::ThreadPoolBuilder::new()
@@ -24,7 +24,7 @@ impl Pool {
     }
 
     /// Run `f` on the pool.
-    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match &self.0 {
             Some(p) => p.install(f),
             None => f(),
@@ -32,7 +32,7 @@ impl Pool {
     }
 
     /// Worker threads.
-    pub fn threads(&self) -> usize {
+    pub(crate) fn threads(&self) -> usize {
         match &self.0 {
             Some(p) => p.current_num_threads(),
             None => rayon::current_num_threads(),

@@ -1,6 +1,9 @@
 //! The run summary: counts, parameters, the S-curve, timings, throughput;
 //! printed for humans and serialized as JSON.
 
+pub use crate::dedup::Resumed;
+pub use crate::pipeline::cluster::ClusterStats;
+
 use std::fmt::Write as _;
 use std::time::Duration;
 

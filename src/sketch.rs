@@ -7,10 +7,37 @@
 //! in a slot with probability equal to the Jaccard similarity of the sets.
 //! Classic MinHash (`k` independent hash functions, as datasketch) is kept as
 //! an option. Signatures carry the parameters that made them.
+//!
+//! The module also gathers what a signature is made from: the word
+//! [`Tokenizer`], [`Shingler`] and the exact [`jaccard`] of shingle sets,
+//! and the LSH banding ([`LshParams`]) that turns signatures into
+//! candidate pairs.
+//!
+//! ```
+//! use neardup::sketch::{ShingleKind, Shingler, SketchKind, SketchParams, Sketcher, SKETCH_FORMAT_VERSION};
+//!
+//! let mut shingler = Shingler::new(ShingleKind::Word(3));
+//! let params = SketchParams {
+//!     kind: SketchKind::Oph,
+//!     num_perm: 64,
+//!     seed: 0,
+//!     shingle: ShingleKind::Word(3),
+//!     version: SKETCH_FORMAT_VERSION,
+//! };
+//! let sketcher = Sketcher::new(params);
+//! let a = sketcher.signature(shingler.shingle_set("the quick brown fox jumps over the lazy dog"));
+//! let b = sketcher.signature(shingler.shingle_set("the quick brown fox jumps over the lazy cat"));
+//! assert_eq!(a.jaccard(&a)?, 1.0);
+//! assert!(a.jaccard(&b)? < 1.0);
+//! # Ok::<(), neardup::Error>(())
+//! ```
+
+pub use crate::lsh::LshParams;
+pub use crate::normalize::{Token, Tokenizer};
+pub use crate::shingle::{Shingle, ShingleKind, Shingler, jaccard};
 
 use crate::error::{Error, Result};
 use crate::hash::{SeedStream, mix64};
-use crate::shingle::ShingleKind;
 
 /// The version of the sketch definition. Bump it whenever a change to hashing,
 /// shingling or sketching changes signature values.
@@ -98,7 +125,7 @@ impl Signature {
 /// Fraction of equal slots: the Jaccard estimate of two signatures made with
 /// the same parameters.
 #[inline]
-pub fn estimate(a: &[u32], b: &[u32]) -> f64 {
+pub(crate) fn estimate(a: &[u32], b: &[u32]) -> f64 {
     let same = a.iter().zip(b).filter(|(x, y)| x == y).count();
     same as f64 / a.len().max(1) as f64
 }

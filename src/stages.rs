@@ -786,7 +786,7 @@ pub fn filter(
     };
     let info = info.ok_or_else(|| {
         Error::param(format!(
-            "{}: no signed shard {} in {}; give its number with --shard-number",
+            "{}: no signed shard {} in {}; give the number it was signed with",
             input.name,
             shard.map_or_else(|| "of that name".to_owned(), |s| s.to_string()),
             path.display()

@@ -8,11 +8,11 @@
 pub fn documents(target: u64) -> Vec<String> {
     let seed =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/seed-article.txt")).unwrap();
-    let paras = neardup::paragraphs([seed.as_str()]);
-    let mut opts = neardup::SynthOptions::default();
+    let paras = neardup::eval::paragraphs([seed.as_str()]);
+    let mut opts = neardup::eval::SynthOptions::default();
     opts.target_bytes = target;
     let (mut corpus, mut planted) = (Vec::new(), Vec::new());
-    neardup::generate(&paras, &opts, &mut corpus, &mut planted).unwrap();
+    neardup::eval::generate(&paras, &opts, &mut corpus, &mut planted).unwrap();
     String::from_utf8(corpus)
         .unwrap()
         .lines()
@@ -52,14 +52,16 @@ impl Pages {
     pub fn new() -> Pages {
         match std::env::var("NEARDUP_DEV_CORPUS") {
             Ok(path) => {
-                let inputs = neardup::expand_inputs(&[path.clone().into()], neardup::Format::Auto).unwrap();
-                let (texts, _) = neardup::read_texts(&inputs, &neardup::ReadOptions::default()).unwrap();
-                let paras = neardup::paragraphs(texts.iter().map(String::as_str));
+                let inputs =
+                    neardup::io::expand_inputs(&[path.clone().into()], neardup::io::Format::Auto).unwrap();
+                let (texts, _) =
+                    neardup::io::read_texts(&inputs, &neardup::io::ReadOptions::default()).unwrap();
+                let paras = neardup::eval::paragraphs(texts.iter().map(String::as_str));
                 Pages { source: format!("{} paragraphs of {path}", paras.len()), paras }
             }
             Err(_) => {
                 let docs = documents(8 << 20);
-                let paras = neardup::paragraphs(docs.iter().map(String::as_str));
+                let paras = neardup::eval::paragraphs(docs.iter().map(String::as_str));
                 Pages { source: format!("{} paragraphs of generated text", paras.len()), paras }
             }
         }

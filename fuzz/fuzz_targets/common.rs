@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use neardup::{Dedup, DedupBuilder, ReadOptions};
+use neardup::io::ReadOptions;
+use neardup::{Dedup, DedupBuilder};
 
 /// A file in /dev/shm (or the temp dir) private to this fuzzing process.
 pub fn scratch(name: &str) -> PathBuf {
@@ -37,7 +38,7 @@ pub fn read_both_ways(name: &str, bytes: &[u8]) {
     let mut results = Vec::new();
     for mmap in [true, false] {
         let dedup = dedup(mmap);
-        let inputs = neardup::expand_inputs(&[path.clone()], neardup::Format::Auto).unwrap();
+        let inputs = neardup::io::expand_inputs(&[path.clone()], neardup::io::Format::Auto).unwrap();
         match dedup.read(&inputs, true, &|_| {}) {
             Ok(corpus) => {
                 let clustering = dedup.cluster(&corpus);
@@ -59,7 +60,7 @@ pub fn write_kept(name: &str, bytes: &[u8]) {
     let out = scratch(&format!("out-{name}"));
     std::fs::write(&path, bytes).unwrap();
     let dedup = dedup(true);
-    let inputs = neardup::expand_inputs(&[path.clone()], neardup::Format::Auto).unwrap();
+    let inputs = neardup::io::expand_inputs(&[path.clone()], neardup::io::Format::Auto).unwrap();
     if let Ok(corpus) = dedup.read(&inputs, true, &|_| {}) {
         let clustering = dedup.cluster(&corpus);
         let _ = corpus.write_deduplicated(&clustering, &out);

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 
-use neardup::{DedupBuilder, PassageBuilder, Scope, ShingleKind, SketchKind, Verdict, Verify};
+use neardup::sketch::{ShingleKind, SketchKind};
+use neardup::{DedupBuilder, PassageBuilder, Scope, Verdict, Verify};
 
 /// A core error as the Python exception it deserves.
 fn to_py(e: neardup::Error) -> PyErr {
@@ -315,6 +316,6 @@ fn _neardup(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyIndex>()?;
     m.add_function(wrap_pyfunction!(dedup, m)?)?;
     m.add_function(wrap_pyfunction!(passages, m)?)?;
-    m.add("INDEX_FORMAT_VERSION", neardup::INDEX_FORMAT_VERSION)?;
+    m.add("INDEX_FORMAT_VERSION", neardup::Index::FORMAT_VERSION)?;
     Ok(())
 }

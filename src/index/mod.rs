@@ -35,7 +35,7 @@ use crate::pipeline::signatures::Sketched;
 use crate::shingle::jaccard;
 use crate::sketch::estimate;
 
-pub use store::INDEX_FORMAT_VERSION;
+pub(crate) use store::INDEX_FORMAT_VERSION;
 
 /// Band-bucket shards (a power of two).
 const SHARDS: usize = 64;
@@ -342,6 +342,9 @@ impl std::fmt::Debug for Index {
 }
 
 impl Index {
+    /// Version of the saved-index format written by this build.
+    pub const FORMAT_VERSION: u32 = INDEX_FORMAT_VERSION;
+
     /// An empty index with these parameters (threshold, shingles, sketch,
     /// banding, verification); `threads` sizes the pool that
     /// [`Index::insert_batch`] sketches on (`None`: rayon's global pool).

@@ -36,7 +36,7 @@ use crate::shingle::ShingleKind;
 use crate::sketch::{SKETCH_FORMAT_VERSION, SketchKind};
 
 /// Version of the saved-index format written by this build.
-pub const INDEX_FORMAT_VERSION: u32 = 1;
+pub(crate) const INDEX_FORMAT_VERSION: u32 = 1;
 
 const MAGIC: &[u8; 8] = b"NEARDUPI";
 const END: &[u8; 8] = b"NDUPIEND";

@@ -33,13 +33,13 @@ pub struct AtomicFile {
 /// Where the bytes go: straight to the file or stream, or through a
 /// compressor that is finished on commit.
 enum Sink {
-    Plain(Box<dyn Write + Send>),
-    Gzip(flate2::write::GzEncoder<Box<dyn Write + Send>>),
-    Zstd(zstd::Encoder<'static, Box<dyn Write + Send>>),
+    Plain(Box<dyn Write + Send + Sync>),
+    Gzip(flate2::write::GzEncoder<Box<dyn Write + Send + Sync>>),
+    Zstd(zstd::Encoder<'static, Box<dyn Write + Send + Sync>>),
 }
 
 impl Sink {
-    fn new(w: Box<dyn Write + Send>, target: &Path) -> std::io::Result<Sink> {
+    fn new(w: Box<dyn Write + Send + Sync>, target: &Path) -> std::io::Result<Sink> {
         let name = target.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
         Ok(if name.ends_with(".gz") {
             Sink::Gzip(flate2::write::GzEncoder::new(w, flate2::Compression::default()))
@@ -51,7 +51,7 @@ impl Sink {
     }
 
     /// Write the compressor's trailer; give back the underlying writer.
-    fn finish(self) -> std::io::Result<Box<dyn Write + Send>> {
+    fn finish(self) -> std::io::Result<Box<dyn Write + Send + Sync>> {
         match self {
             Sink::Plain(w) => Ok(w),
             Sink::Gzip(e) => e.finish(),
@@ -137,7 +137,7 @@ impl AtomicFile {
         // from here on, dropping `out` removes the temporary file
         let mut out =
             AtomicFile { target: target.to_path_buf(), tmp: Some(tmp), writer: None, committed: false };
-        let file: Box<dyn Write + Send> = Box::new(file);
+        let file: Box<dyn Write + Send + Sync> = Box::new(file);
         let sink = if compress { Sink::new(file, target) } else { Ok(Sink::Plain(file)) };
         out.writer = Some(BufWriter::with_capacity(1 << 20, sink.map_err(|e| out.err(e))?));
         Ok(out)

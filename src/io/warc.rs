@@ -28,7 +28,7 @@ pub(crate) struct Header<'a> {
 
 impl Header<'_> {
     /// The document id: the target URI, else the record id.
-    pub fn id(&self) -> Option<String> {
+    pub(crate) fn id(&self) -> Option<String> {
         self.uri.or(self.record_id).map(|s| s.trim_start_matches('<').trim_end_matches('>').to_owned())
     }
 }

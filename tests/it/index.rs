@@ -51,11 +51,11 @@ fn small_index(compact: bool) -> (neardup::Index, Vec<(String, String)>) {
 
 /// The saved-index format is pinned by golden files: an index built today
 /// from the shipped corpus saves to the same bytes, and the golden files open
-/// and answer. A deliberate format change bumps INDEX_FORMAT_VERSION and
+/// and answer. A deliberate format change bumps Index::FORMAT_VERSION and
 /// re-blesses them with `NEARDUP_BLESS=1 cargo test --release golden`.
 #[test]
 fn saved_index_format_matches_the_golden_files() {
-    assert_eq!(neardup::INDEX_FORMAT_VERSION, 1, "a new format version needs new golden files");
+    assert_eq!(neardup::Index::FORMAT_VERSION, 1, "a new format version needs new golden files");
     let dir = tempfile::tempdir().unwrap();
     for (compact, name) in [(false, "small-v1.ndx"), (true, "small-v1-compact.ndx")] {
         let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);

@@ -51,7 +51,7 @@ pub(crate) fn run(args: DedupArgs) -> Result<(), Failure> {
     let opts = read_options(&args.input.read);
     let builder = args.params.builder(&args.input.read);
     let dedup = builder.build()?;
-    let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    let inputs = neardup::io::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
     let (outs, to) = DedupOutputs::stage(&args, &inputs)?;
     let spill_dir = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     let mut corpus = with_progress(&inputs, args.quiet, |progress| match args.max_memory {
@@ -60,8 +60,8 @@ pub(crate) fn run(args: DedupArgs) -> Result<(), Failure> {
     })?;
     print_bad_records(corpus.bad_records(), args.quiet);
     let clustering = dedup.cluster(&corpus)?;
-    if !args.quiet && corpus.resumed() != neardup::Resumed::Nothing {
-        let what = if corpus.resumed() == neardup::Resumed::Reading {
+    if !args.quiet && corpus.resumed() != neardup::report::Resumed::Nothing {
+        let what = if corpus.resumed() == neardup::report::Resumed::Reading {
             "reading and sketching"
         } else {
             "reading, sketching and clustering"
@@ -111,7 +111,7 @@ pub(crate) fn run(args: DedupArgs) -> Result<(), Failure> {
 }
 
 /// Where the outputs of `dedup` are written until they are all done (see
-/// [`neardup::OutputSet`]).
+/// [`neardup::io::OutputSet`]).
 struct DedupOutputs {
     clusters: Option<PathBuf>,
     output: Option<PathBuf>,
@@ -124,9 +124,9 @@ impl DedupOutputs {
     /// replace an input fails the run at once.
     fn stage(
         args: &DedupArgs,
-        inputs: &[neardup::InputFile],
-    ) -> Result<(neardup::OutputSet, DedupOutputs), Failure> {
-        let mut set = neardup::OutputSet::new(&protected(&args.input.inputs, inputs));
+        inputs: &[neardup::io::InputFile],
+    ) -> Result<(neardup::io::OutputSet, DedupOutputs), Failure> {
+        let mut set = neardup::io::OutputSet::new(&protected(&args.input.inputs, inputs));
         let to = DedupOutputs {
             clusters: stage(&mut set, args.clusters.as_deref())?,
             output: stage(&mut set, args.output.as_deref())?,
@@ -141,7 +141,7 @@ impl DedupOutputs {
 /// path of `target`, so it was checked against the inputs).
 fn write_bad_records(to: &Path, target: &Path, bad: &[neardup::BadRecord]) -> Result<(), Failure> {
     let write = || -> anyhow::Result<()> {
-        let mut f = neardup::AtomicFile::create(to, &[])?;
+        let mut f = neardup::io::AtomicFile::create(to, &[])?;
         for b in bad {
             let line = serde_json::to_string(b).context("encoding a bad record")?;
             f.write_all(line.as_bytes())?;

@@ -34,24 +34,25 @@ pub(crate) struct GenArgs {
 pub(crate) fn run(args: GenArgs) -> Result<(), Failure> {
     let start = Instant::now();
     let opts = read_options(&args.input.read);
-    let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
-    let mut outs = neardup::OutputSet::new(&protected(&args.input.inputs, &inputs));
+    let inputs = neardup::io::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    let mut outs = neardup::io::OutputSet::new(&protected(&args.input.inputs, &inputs));
     let corpus_to = outs.stage(&args.output)?;
     let planted_to = stage(&mut outs, args.planted.as_deref())?;
-    let (texts, bad) = neardup::read_texts(&inputs, &opts).map_err(input_failure)?;
+    let (texts, bad) = neardup::io::read_texts(&inputs, &opts).map_err(input_failure)?;
     print_bad_records(&bad, false);
-    let paras = neardup::paragraphs(texts.iter().map(String::as_str));
+    let paras = neardup::eval::paragraphs(texts.iter().map(String::as_str));
     drop(texts);
-    let mut gen_opts = neardup::SynthOptions::default();
+    let mut gen_opts = neardup::eval::SynthOptions::default();
     gen_opts.target_bytes = args.size;
     gen_opts.dup_rate = args.dup_rate;
     gen_opts.seed = args.seed;
-    let written = || -> anyhow::Result<neardup::SynthStats> {
-        let mut corpus = neardup::AtomicFile::create(&corpus_to, &[])?;
-        let mut planted = planted_to.as_deref().map(|p| neardup::AtomicFile::create(p, &[])).transpose()?;
+    let written = || -> anyhow::Result<neardup::eval::SynthStats> {
+        let mut corpus = neardup::io::AtomicFile::create(&corpus_to, &[])?;
+        let mut planted =
+            planted_to.as_deref().map(|p| neardup::io::AtomicFile::create(p, &[])).transpose()?;
         let stats = match planted.as_mut() {
-            Some(p) => neardup::generate(&paras, &gen_opts, &mut corpus, p)?,
-            None => neardup::generate(&paras, &gen_opts, &mut corpus, &mut std::io::sink())?,
+            Some(p) => neardup::eval::generate(&paras, &gen_opts, &mut corpus, p)?,
+            None => neardup::eval::generate(&paras, &gen_opts, &mut corpus, &mut std::io::sink())?,
         };
         corpus.commit()?;
         if let Some(p) = planted {

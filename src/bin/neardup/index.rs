@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use neardup::{AtomicFile, Index, Match, Verdict};
+use neardup::io::AtomicFile;
+use neardup::{Index, Match, Verdict};
 
 use super::{
     Failure, InputArgs, ParamArgs, ReadArgs, input_failure, inputs_complete, print_bad_records, protected,
@@ -188,13 +189,13 @@ fn grow(
 ) -> Result<(), Failure> {
     let start = Instant::now();
     let opts = read_options(&input.read);
-    let files = neardup::expand_inputs(&input.inputs, opts.format).map_err(input_failure)?;
+    let files = neardup::io::expand_inputs(&input.inputs, opts.format).map_err(input_failure)?;
     // the outputs are checked before anything is read (the index may
     // replace itself, the verdicts may not), and appear together
     if let Some(v) = verdicts {
-        neardup::check_outputs(&[v], &index_file.map(Path::to_path_buf).into_iter().collect::<Vec<_>>())?;
+        neardup::io::check_outputs(&[v], &index_file.map(Path::to_path_buf).into_iter().collect::<Vec<_>>())?;
     }
-    let mut outs = neardup::OutputSet::new(&protected(&input.inputs, &files));
+    let mut outs = neardup::io::OutputSet::new(&protected(&input.inputs, &files));
     let out_to = outs.stage(out)?;
     let verdicts_to = stage(&mut outs, verdicts)?;
     let mut sink = verdicts_to.as_deref().map(|p| AtomicFile::create(p, &[])).transpose()?;
@@ -251,10 +252,10 @@ fn query(a: QueryArgs) -> Result<(), Failure> {
     let start = Instant::now();
     let index = open(&a.index, a.read.threads)?;
     let opts = read_options(&a.read);
-    let files = neardup::expand_inputs(&a.inputs, opts.format).map_err(input_failure)?;
+    let files = neardup::io::expand_inputs(&a.inputs, opts.format).map_err(input_failure)?;
     let mut protect = protected(&a.inputs, &files);
     protect.push(a.index.clone());
-    neardup::check_outputs(&[&a.output], &protect)?;
+    neardup::io::check_outputs(&[&a.output], &protect)?;
     let mut out = AtomicFile::create(&a.output, &protect)?;
     let mut tally = Tally::default();
     let mut write_err: Option<neardup::Error> = None;

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use neardup::io::{Format, ReadOptions};
+use neardup::sketch::{ShingleKind, SketchKind};
 use neardup::{DedupBuilder, Verify};
-use neardup::{Format, ReadOptions};
-use neardup::{ShingleKind, SketchKind};
 
 mod dedup;
 mod r#gen;
@@ -151,11 +151,11 @@ enum TableFormatArg {
 }
 
 impl TableArgs {
-    fn format(&self) -> neardup::OutputFormat {
+    fn format(&self) -> neardup::io::OutputFormat {
         match self.output_format {
-            TableFormatArg::Auto => neardup::OutputFormat::Auto,
-            TableFormatArg::Jsonl => neardup::OutputFormat::Jsonl,
-            TableFormatArg::Parquet => neardup::OutputFormat::Parquet,
+            TableFormatArg::Auto => neardup::io::OutputFormat::Auto,
+            TableFormatArg::Jsonl => neardup::io::OutputFormat::Jsonl,
+            TableFormatArg::Parquet => neardup::io::OutputFormat::Parquet,
         }
     }
 }
@@ -334,21 +334,21 @@ fn read_options(a: &ReadArgs) -> ReadOptions {
 
 /// The paths outputs must not replace: the inputs as given (directories
 /// too) and the files they expand to.
-fn protected(given: &[PathBuf], files: &[neardup::InputFile]) -> Vec<PathBuf> {
+fn protected(given: &[PathBuf], files: &[neardup::io::InputFile]) -> Vec<PathBuf> {
     let given = given.iter().filter(|p| p.as_os_str() != "-").cloned();
     given.chain(files.iter().filter_map(|f| f.path.clone())).collect()
 }
 
 /// Stage `path` in `set`, if given: where to write it until the set is
 /// committed.
-fn stage(set: &mut neardup::OutputSet, path: Option<&Path>) -> Result<Option<PathBuf>, Failure> {
+fn stage(set: &mut neardup::io::OutputSet, path: Option<&Path>) -> Result<Option<PathBuf>, Failure> {
     Ok(path.map(|p| set.stage(p)).transpose()?)
 }
 
 /// Write `bytes` to a new file at `to` (the staging path of an output, so
 /// it was checked against the inputs).
 fn write_file(to: &Path, bytes: &[u8]) -> neardup::Result<()> {
-    let mut f = neardup::AtomicFile::create(to, &[])?;
+    let mut f = neardup::io::AtomicFile::create(to, &[])?;
     f.write_all(bytes)?;
     f.commit()
 }
@@ -369,7 +369,7 @@ fn print_bad_records(bad: &[neardup::BadRecord], quiet: bool) {
 /// Run a read of `inputs` with a progress bar on a terminal; input errors
 /// (unreadable files, bad records under `--strict`) exit with code 2.
 fn with_progress<T>(
-    inputs: &[neardup::InputFile],
+    inputs: &[neardup::io::InputFile],
     quiet: bool,
     read: impl FnOnce(&(dyn Fn(u64) + Sync)) -> neardup::Result<T>,
 ) -> Result<T, Failure> {
@@ -391,7 +391,7 @@ fn with_progress<T>(
 }
 
 /// Bytes of the input files (standard input counts nothing).
-fn input_size(inputs: &[neardup::InputFile]) -> u64 {
+fn input_size(inputs: &[neardup::io::InputFile]) -> u64 {
     inputs
         .iter()
         .filter_map(|i| i.path.as_ref())

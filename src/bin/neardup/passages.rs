@@ -16,7 +16,7 @@ pub(crate) struct PassagesArgs {
     #[command(flatten)]
     input: InputArgs,
     /// Minimum passage length in normalized words (repeats this long are always found).
-    #[arg(long, default_value_t = neardup::DEFAULT_MIN_WORDS)]
+    #[arg(long, default_value_t = neardup::PassageBuilder::DEFAULT_MIN_WORDS)]
     min_words: usize,
     /// Look for repeats inside each document only.
     #[arg(long, conflicts_with = "against")]
@@ -53,17 +53,17 @@ pub(crate) fn run(args: PassagesArgs) -> Result<(), Failure> {
         builder = builder.threads(t);
     }
     let finder = builder.build()?;
-    let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    let inputs = neardup::io::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
     let references = if args.against.is_empty() {
         None
     } else {
-        Some(neardup::expand_inputs(&args.against, opts.format).map_err(input_failure)?)
+        Some(neardup::io::expand_inputs(&args.against, opts.format).map_err(input_failure)?)
     };
     // every output is checked against the inputs and the references before
     // anything is read, and they appear together when all are written
     let mut protect = protected(&args.input.inputs, &inputs);
     protect.extend(protected(&args.against, references.as_deref().unwrap_or_default()));
-    let mut outs = neardup::OutputSet::new(&protect);
+    let mut outs = neardup::io::OutputSet::new(&protect);
     let passages_to = outs.stage(&args.output)?;
     let strip_to = stage(&mut outs, args.strip.as_deref())?;
     let summary_to = stage(&mut outs, args.summary_json.as_deref())?;
@@ -78,7 +78,7 @@ pub(crate) fn run(args: PassagesArgs) -> Result<(), Failure> {
         run.write_stripped(to).with_context(|| format!("writing the stripped corpus to {}", p.display()))?;
     }
     let total = start.elapsed();
-    let mut summary = neardup::PassageSummary::new(&finder, &run, t_write.elapsed(), total);
+    let mut summary = neardup::report::PassageSummary::new(&finder, &run, t_write.elapsed(), total);
     summary.peak_rss_bytes = peak_rss();
     if let (Some(p), Some(to)) = (&args.summary_json, &summary_to) {
         let mut text = serde_json::to_string_pretty(&summary).context("encoding the summary")?;

@@ -25,11 +25,11 @@ pub(crate) struct ScoreArgs {
 }
 
 pub(crate) fn run(args: ScoreArgs) -> Result<(), Failure> {
-    let clusters = neardup::read_clusters(&args.clusters).map_err(input_failure)?;
-    let truth = neardup::read_truth(&args.truth).map_err(input_failure)?;
+    let clusters = neardup::eval::read_clusters(&args.clusters).map_err(input_failure)?;
+    let truth = neardup::eval::read_truth(&args.truth).map_err(input_failure)?;
     let pairs = clusters.pairs(&truth, args.threshold, &args.truth).map_err(input_failure)?;
     let labels = clusters.labels();
-    let s = neardup::score(labels, &pairs);
+    let s = neardup::eval::score(labels, &pairs);
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&s).context("encoding scores")?)?;

@@ -10,7 +10,7 @@ use clap::Args;
 use neardup::stages;
 
 use super::{
-    Failure, InputArgs, ParamArgs, input_failure, inputs_complete, print_bad_records, protected,
+    Failure, InputArgs, ParamArgs, error_text, input_failure, inputs_complete, print_bad_records, protected,
     read_options, with_progress,
 };
 
@@ -86,8 +86,8 @@ pub(crate) fn sign(args: SignArgs) -> Result<(), Failure> {
     let start = Instant::now();
     let opts = read_options(&args.input.read);
     let dedup = args.params.builder(&args.input.read).build()?;
-    let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
-    neardup::check_outputs(&[&args.output], &protected(&args.input.inputs, &inputs))?;
+    let inputs = neardup::io::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    neardup::io::check_outputs(&[&args.output], &protected(&args.input.inputs, &inputs))?;
     let report = with_progress(&inputs, args.quiet, |progress| {
         stages::sign(&dedup, &inputs, args.first_shard, &args.output, progress)
     })?;
@@ -109,7 +109,7 @@ pub(crate) fn link(args: LinkArgs) -> Result<(), Failure> {
     let start = Instant::now();
     let mut inputs = args.texts.clone();
     inputs.push(args.bands.clone());
-    neardup::check_outputs(&[&args.output.join("edges.parquet")], &inputs)?;
+    neardup::io::check_outputs(&[&args.output.join("edges.parquet")], &inputs)?;
     let r = stages::link(&args.bands, &args.output, args.threads, &args.texts)
         .with_context(|| format!("linking {}", args.bands.display()))?;
     if !args.quiet {
@@ -130,7 +130,10 @@ pub(crate) fn link(args: LinkArgs) -> Result<(), Failure> {
 
 pub(crate) fn components(args: ComponentsArgs) -> Result<(), Failure> {
     let start = Instant::now();
-    neardup::check_outputs(&[&args.output.join("components.parquet")], std::slice::from_ref(&args.edges))?;
+    neardup::io::check_outputs(
+        &[&args.output.join("components.parquet")],
+        std::slice::from_ref(&args.edges),
+    )?;
     let r = stages::components(&args.edges, &args.output)
         .with_context(|| format!("joining the edges in {}", args.edges.display()))?;
     if !args.quiet {
@@ -148,9 +151,17 @@ pub(crate) fn components(args: ComponentsArgs) -> Result<(), Failure> {
 
 pub(crate) fn filter(args: FilterArgs) -> Result<(), Failure> {
     let start = Instant::now();
-    neardup::check_outputs(&[&args.output], &[args.shard.clone(), args.components.clone()])?;
-    let r = stages::filter(&args.shard, args.shard_number, &args.components, &args.output)
-        .with_context(|| format!("filtering {}", args.shard.display()))?;
+    neardup::io::check_outputs(&[&args.output], &[args.shard.clone(), args.components.clone()])?;
+    let r = stages::filter(&args.shard, args.shard_number, &args.components, &args.output).map_err(|e| {
+        // the library asks for the number the shard was signed with: name the flag that gives it
+        let hint = matches!(&e, neardup::Error::InvalidParameter(m) if m.contains("no signed shard"));
+        let mut f =
+            Failure::from(anyhow::Error::from(e).context(format!("filtering {}", args.shard.display())));
+        if hint {
+            f.error = anyhow::anyhow!("{} (--shard-number)", error_text(&f.error));
+        }
+        f
+    })?;
     print_bad_records(&r.bad, args.quiet);
     if !args.quiet {
         eprintln!(

@@ -54,8 +54,8 @@ pub(crate) fn run(args: TruthArgs) -> Result<(), Failure> {
         builder = builder.threads(t);
     }
     let dedup = builder.build()?;
-    let inputs = neardup::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
-    neardup::check_outputs(&[&args.output], &protected(&args.input.inputs, &inputs))?;
+    let inputs = neardup::io::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
+    neardup::io::check_outputs(&[&args.output], &protected(&args.input.inputs, &inputs))?;
     let size = input_size(&inputs);
     let need = size.saturating_mul(TRUTH_BYTES_PER_INPUT_BYTE);
     if let Some(avail) = available_memory() {
@@ -77,8 +77,8 @@ pub(crate) fn run(args: TruthArgs) -> Result<(), Failure> {
     let corpus = dedup.read(&inputs, false, &|_| {}).map_err(input_failure)?;
     print_bad_records(corpus.bad_records(), false);
     let sets = corpus.shingle_sets().context("shingle sets were not kept")?;
-    let pairs = dedup.install_pool(|| neardup::similar_pairs(sets, args.threshold));
-    let mut out = neardup::AtomicFile::create(&args.output, &args.input.inputs)?;
+    let pairs = dedup.install_pool(|| neardup::eval::similar_pairs(sets, args.threshold));
+    let mut out = neardup::io::AtomicFile::create(&args.output, &args.input.inputs)?;
     let mut line = String::new();
     for p in &pairs {
         line.clear();
