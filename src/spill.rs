@@ -680,10 +680,6 @@ impl Signatures for Spilled {
         self.samples[d as usize]
     }
 
-    fn sig(&self, d: u32) -> Result<Cow<'_, [u32]>> {
-        self.sig_range(d..d + 1)
-    }
-
     fn sig_range(&self, docs: std::ops::Range<u32>) -> Result<Cow<'_, [u32]>> {
         let k = self.num_perm as u64;
         let mut bytes = vec![0u8; (docs.end - docs.start) as usize * 4 * k as usize];

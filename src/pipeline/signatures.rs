@@ -43,10 +43,12 @@ pub(crate) trait Signatures: Sync {
     fn num_perm(&self) -> usize;
     /// Independent samples in document `d`'s signature (0: no shingles).
     fn samples(&self, d: u32) -> u32;
-    /// Document `d`'s signature.
-    fn sig(&self, d: u32) -> Result<Cow<'_, [u32]>>;
     /// The signatures of documents `docs`, one after the other.
     fn sig_range(&self, docs: Range<u32>) -> Result<Cow<'_, [u32]>>;
+    /// Document `d`'s signature.
+    fn sig(&self, d: u32) -> Result<Cow<'_, [u32]>> {
+        self.sig_range(d..d + 1)
+    }
     /// Document `d`'s shingle set, when it was kept.
     fn set(&self, d: u32) -> Option<&[u64]>;
     /// True when every document's set is kept (exact verification).
@@ -124,10 +126,6 @@ impl Signatures for Sketches {
 
     fn samples(&self, d: u32) -> u32 {
         self.samples[d as usize]
-    }
-
-    fn sig(&self, d: u32) -> Result<Cow<'_, [u32]>> {
-        self.sig_range(d..d + 1)
     }
 
     fn sig_range(&self, docs: Range<u32>) -> Result<Cow<'_, [u32]>> {
