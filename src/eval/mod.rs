@@ -23,5 +23,5 @@ mod truth;
 
 pub use read::{ClusterLabels, TruthRecord, read_clusters, read_truth};
 pub use score::{Scores, score};
-pub use synth::{Mutation, SynthOptions, SynthStats, generate, paragraphs};
+pub use synth::{Mutation, Style, SynthOptions, SynthStats, generate, paragraphs};
 pub use truth::{TruthPair, similar_pairs};

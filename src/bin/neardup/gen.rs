@@ -29,6 +29,18 @@ pub(crate) struct GenArgs {
     /// Seed of the generator.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// How originals are made: `markov` (new text from a word-level Markov
+    /// model of the seed, with site boilerplate: like a crawl at any size) or
+    /// `paragraphs` (runs of seed paragraphs, which overlap more as the
+    /// corpus grows: a stress test).
+    #[arg(long, value_enum, default_value_t = StyleArg::Markov)]
+    style: StyleArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum StyleArg {
+    Markov,
+    Paragraphs,
 }
 
 pub(crate) fn run(args: GenArgs) -> Result<(), Failure> {
@@ -46,6 +58,10 @@ pub(crate) fn run(args: GenArgs) -> Result<(), Failure> {
     gen_opts.target_bytes = args.size;
     gen_opts.dup_rate = args.dup_rate;
     gen_opts.seed = args.seed;
+    gen_opts.style = match args.style {
+        StyleArg::Markov => neardup::eval::Style::Markov,
+        StyleArg::Paragraphs => neardup::eval::Style::Paragraphs,
+    };
     let written = || -> anyhow::Result<neardup::eval::SynthStats> {
         let mut corpus = neardup::io::AtomicFile::create(&corpus_to, &[])?;
         let mut planted =
