@@ -19,7 +19,7 @@ use crate::io::{AtomicFile, InputFile, OutputFormat, ReadOptions};
 use crate::lsh::LshParams;
 use crate::params::{PARAMS_VERSION, Params};
 use crate::pipeline;
-use crate::pipeline::bucket::SortedKeys;
+use crate::pipeline::bucket::BandKeys;
 use crate::pipeline::cluster::Clustering;
 use crate::pipeline::signatures::{SMALL_SET_MAX, Sketched, Sketches, small_set};
 use crate::pipeline::verify::{Plan, RecordTexts, Rule, TextSource};
@@ -615,12 +615,8 @@ impl Dedup {
         sk: &Sketches,
         texts: &(impl TextSource + ?Sized),
     ) -> Result<Clustering> {
-        let t = Instant::now();
-        let mut keys = SortedKeys::of(self.params.lsh, sk)?;
-        let keys_time = t.elapsed();
-        let mut c = pipeline::run(&self.rule(), sk, &mut keys, texts, Plan::IN_MEMORY)?;
-        c.stats.candidates_time += keys_time;
-        Ok(c)
+        let mut keys = BandKeys { lsh: self.params.lsh, sigs: sk };
+        pipeline::run(&self.rule(), sk, &mut keys, texts, Plan::IN_MEMORY)
     }
 }
 

@@ -26,37 +26,53 @@ pub(crate) trait Buckets {
     fn for_each_batch(&mut self, f: &mut BatchFn<'_>) -> Result<()>;
 }
 
-/// Band keys in memory, sorted at once: one batch of every bucket.
+/// Band keys in memory, sorted at once: one batch of every bucket (the
+/// `link` stage, whose keys come from the bands files).
 pub(crate) struct SortedKeys(pub(crate) Vec<(u64, u32)>);
 
-impl SortedKeys {
-    /// The band keys of every non-empty document.
-    pub(crate) fn of(lsh: LshParams, sigs: &(impl Signatures + ?Sized)) -> Result<SortedKeys> {
+/// The buckets of signatures in memory, one band at a time: a batch per
+/// band, so that only one band's keys (16 bytes a document) are held, not
+/// every band's. A pair that collides in several bands comes in several
+/// batches; the linker skips it once its documents are joined.
+pub(crate) struct BandKeys<'a, S: Signatures + ?Sized> {
+    pub(crate) lsh: LshParams,
+    pub(crate) sigs: &'a S,
+}
+
+impl<S: Signatures + ?Sized> Buckets for BandKeys<'_, S> {
+    fn for_each_batch(&mut self, f: &mut BatchFn<'_>) -> Result<()> {
         const CHUNK: u32 = 4096;
+        let (sigs, lsh) = (self.sigs, self.lsh);
         let n = sigs.len() as u32;
-        let k = sigs.num_perm();
-        let failure: Mutex<Option<Error>> = Mutex::new(None);
-        let keys: Vec<(u64, u32)> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .flat_map_iter(|c| {
+        let (k, r) = (sigs.num_perm(), lsh.rows as usize);
+        let mut keys: Vec<(u64, u32)> = Vec::new();
+        for band in 0..lsh.bands {
+            let failure: Mutex<Option<Error>> = Mutex::new(None);
+            let lo_slot = band as usize * r;
+            keys.clear();
+            keys.par_extend((0..n.div_ceil(CHUNK)).into_par_iter().flat_map_iter(|c| {
                 let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
-                let mut v = Vec::with_capacity((hi - lo) as usize * lsh.bands as usize);
+                let mut v = Vec::with_capacity((hi - lo) as usize);
                 match sigs.sig_range(lo..hi) {
                     Ok(flat) => {
                         for d in lo..hi {
                             if sigs.samples(d) > 0 {
-                                let i = (d - lo) as usize;
-                                lsh::push_band_keys(lsh, &flat[i * k..(i + 1) * k], d, &mut v);
+                                let at = (d - lo) as usize * k + lo_slot;
+                                v.push((crate::hash::band_hash(band, &flat[at..at + r]), d));
                             }
                         }
                     }
                     Err(e) => keep_first(&failure, e),
                 }
                 v
-            })
-            .collect();
-        first_error(failure)?;
-        Ok(SortedKeys(keys))
+            }));
+            first_error(failure)?;
+            keys.par_sort_unstable();
+            let buckets: Vec<&[(u64, u32)]> =
+                keys.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1).collect();
+            f(&buckets)?;
+        }
+        Ok(())
     }
 }
 

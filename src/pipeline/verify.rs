@@ -19,7 +19,7 @@ use crate::shingle::{ShingleKind, Shingler, jaccard};
 use crate::sketch::estimate;
 
 /// Bytes of re-read shingle sets kept between rounds of exact checks.
-const SET_CACHE_BYTES: usize = 256 << 20;
+const SET_CACHE_BYTES: usize = 64 << 20;
 
 /// Doubtful pairs settled together; the round size does not depend on the
 /// thread count, so results are the same on 1 thread or N.
@@ -133,13 +133,15 @@ pub(crate) struct Plan {
     /// and skipped only when already inside one cluster.
     pub(crate) doubtful_cap: usize,
     /// Skip candidate pairs already inside one cluster before judging them
-    /// (worth it when reading a signature costs a disk read).
+    /// (worth it when reading a signature costs a disk read, or when a pair
+    /// comes in several batches).
     pub(crate) skip_joined: bool,
 }
 
 impl Plan {
-    /// Everything in memory: judge every pair, settle once at the end.
-    pub(crate) const IN_MEMORY: Plan = Plan { doubtful_cap: usize::MAX, skip_joined: false };
+    /// Everything in memory: skip pairs already joined (buckets come a band
+    /// at a time), settle once at the end.
+    pub(crate) const IN_MEMORY: Plan = Plan { doubtful_cap: usize::MAX, skip_joined: true };
 }
 
 /// Links verified candidate pairs into clusters. Exact mode: a pair is
