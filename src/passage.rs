@@ -702,14 +702,14 @@ impl PassageRun {
 
     /// The id of searched document `d`.
     pub fn id(&self, d: usize) -> &str {
-        &self.loaded.docs[d].id
+        self.loaded.docs.id(d)
     }
 
     /// The id of a passage's source document.
     pub fn source_id(&self, p: &Passage) -> &str {
         match &self.references {
-            Some(r) => &r.docs[p.source_doc as usize].id,
-            None => &self.loaded.docs[p.source_doc as usize].id,
+            Some(r) => r.docs.id(p.source_doc as usize),
+            None => self.loaded.docs.id(p.source_doc as usize),
         }
     }
 

@@ -25,6 +25,7 @@
 //! With `--verify exact` every set is kept and the clusters are the same.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
@@ -36,7 +37,7 @@ use rayon::prelude::*;
 use crate::dedup::{Dedup, Verify};
 use crate::error::{BadRecord, Error, Result};
 use crate::io::input::stamp;
-use crate::io::load::{DocInfo, Loaded, Sink, load, read_all};
+use crate::io::load::{Docs, Loaded, Sink, load, read_all};
 use crate::io::record::{Record, Retained};
 use crate::io::rewrite::RecordSource;
 use crate::io::table::{Cell, Kind, Table, for_each_batch, table_metadata};
@@ -643,22 +644,22 @@ fn load_texts(
     let (loaded, _) = dedup.install_pool(|| load(&inputs, &opts, true, false, &|_: &str| (), &|_| {}))?;
     let ranges = loaded.doc_ranges();
     for ((input, range), info) in inputs.iter().zip(ranges).zip(shards) {
-        check_shard(input, &loaded.docs[range], info)?;
+        check_shard(input, &loaded.docs, range, info)?;
     }
     Ok(loaded)
 }
 
 /// `docs` (read from `input`) must be the documents signed as `info`.
-fn check_shard(input: &InputFile, docs: &[DocInfo], info: &ShardInfo) -> Result<()> {
+fn check_shard(input: &InputFile, docs: &Docs, range: Range<usize>, info: &ShardInfo) -> Result<()> {
     let mut ids = xxhash_rust::xxh3::Xxh3::new();
-    for d in docs {
-        hash_id(&mut ids, &d.id);
+    for d in range.clone() {
+        hash_id(&mut ids, docs.id(d));
     }
-    if docs.len() as u64 != info.docs || ids.digest() != info.ids_hash {
+    if range.len() as u64 != info.docs || ids.digest() != info.ids_hash {
         return Err(Error::param(format!(
             "{}: its {} documents are not the {} signed as shard {} (from {})",
             input.name,
-            docs.len(),
+            range.len(),
             info.docs,
             info.shard,
             info.input
@@ -793,7 +794,7 @@ pub fn filter(
         ))
     })?;
     let (loaded, _) = load(std::slice::from_ref(input), &opts, true, false, &|_: &str| (), &|_| {})?;
-    check_shard(input, &loaded.docs, info)
+    check_shard(input, &loaded.docs, 0..loaded.docs.len(), info)
         .map_err(|e| Error::param(format!("{e}; filter the shard that was signed")))?;
     let mut removed = vec![false; loaded.docs.len()];
     let (lo, hi) = (u64::from(info.shard) << 32, (u64::from(info.shard) + 1) << 32);

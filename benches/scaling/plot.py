@@ -58,19 +58,14 @@ def main():
     ap.add_argument("--threshold", type=float, default=0.8)
     a = ap.parse_args()
     rows = list(csv.DictReader(open(a.results)))
-    colors = {"1": "#1f77b4", "2": "#d62728"}
-    speed, mem = [], []
-    for t in ("1", "2"):
-        pts = [(int(r["bytes"]), float(r["mb_per_s"])) for r in rows if r["threads"] == t]
-        if pts:
-            speed.append(("%s thread%s" % (t, "s" if t != "1" else ""), pts, colors[t]))
-            mem.append(("%s thread%s" % (t, "s" if t != "1" else ""),
-                        [(int(r["bytes"]), int(r["peak_rss_bytes"]) / 1e9) for r in rows if r["threads"] == t], colors[t]))
-    ticks = [(r["size"], int(r["bytes"])) for r in rows if r["threads"] == "1"]
-    svg(os.path.join(a.out_dir, "scaling.svg"), "neardup dedup: throughput by corpus size", "corpus size (log scale)",
-        "MB/s", speed, xlog=True, xticks=ticks)
-    svg(os.path.join(a.out_dir, "memory.svg"), "neardup dedup: peak RSS by corpus size", "corpus size (log scale)",
-        "peak RSS (GB)", mem, xlog=True, xticks=ticks)
+    pts = [(int(r["bytes"]), float(r["mb_per_s"])) for r in rows]
+    mem = [(int(r["bytes"]), int(r["bytes_per_doc"])) for r in rows]
+    ticks = [(r["size"] + ("" if r["mode"] == "memory" else " (spilled)"), int(r["bytes"])) for r in rows]
+    svg(os.path.join(a.out_dir, "scaling.svg"), "neardup dedup, realistic corpora, 2 threads: throughput",
+        "corpus size (log scale)", "MB/s", [("MB/s", pts, "#d62728")], xlog=True, xticks=ticks, ymax=max(y for _, y in pts) * 1.3)
+    svg(os.path.join(a.out_dir, "memory.svg"), "bytes per document beyond the mapped input (or the budget)",
+        "corpus size (log scale)", "bytes per document", [("peak RSS beyond input or budget", mem, "#1f77b4")],
+        xlog=True, xticks=ticks, ymax=max(y for _, y in mem) * 1.3)
     b, r, t = a.bands, a.rows, a.threshold
     curve = [(s / 100, 1 - (1 - (s / 100) ** r) ** b) for s in range(0, 101)]
     svg(os.path.join(a.out_dir, "s-curve.svg"),
