@@ -615,8 +615,18 @@ impl Dedup {
         sk: &Sketches,
         texts: &(impl TextSource + ?Sized),
     ) -> Result<Clustering> {
+        self.cluster_with_plan(sk, texts, Plan::IN_MEMORY)
+    }
+
+    /// As [`Dedup::cluster_in_memory`], with another plan.
+    fn cluster_with_plan(
+        &self,
+        sk: &Sketches,
+        texts: &(impl TextSource + ?Sized),
+        plan: Plan,
+    ) -> Result<Clustering> {
         let mut keys = BandKeys { lsh: self.params.lsh, sigs: sk };
-        pipeline::run(&self.rule(), sk, &mut keys, texts, Plan::IN_MEMORY)
+        pipeline::run(&self.rule(), sk, &mut keys, texts, plan)
     }
 }
 
@@ -658,6 +668,66 @@ mod tests {
             assert_eq!(c.stats.duplicates, 1);
             assert!(c.similarities()[2] >= 0.5 && c.similarities()[2] < 1.0);
         }
+    }
+
+    /// 1,500 pairs of documents (more than one chunk of a sweep), an
+    /// original and a variant with 0 to 10 of
+    /// its 400 words replaced, shuffled over the corpus: many pairs near the
+    /// threshold, too long to keep their sets, each linked by itself alone.
+    fn families() -> (Vec<String>, Vec<u64>) {
+        let mut rng = crate::hash::SeedStream::new(3, 3);
+        let mut docs = Vec::new();
+        for f in 0..1500u64 {
+            let words: Vec<String> = (0..400).map(|_| format!("w{}", rng.next_u64() % 5000)).collect();
+            let mut variant = words.clone();
+            for _ in 0..(f % 6) * 2 {
+                let at = (rng.next_u64() % 400) as usize;
+                variant[at] = format!("x{f}{}", rng.next_u64() % 1000);
+            }
+            docs.push((rng.next_u64(), f, words.join(" ")));
+            docs.push((rng.next_u64(), f, variant.join(" ")));
+        }
+        docs.sort();
+        docs.into_iter().map(|(_, f, t)| (t, f)).unzip()
+    }
+
+    #[test]
+    fn settling_in_many_small_sweeps_changes_no_cluster() {
+        let (texts, family) = families();
+        let d = DedupBuilder::new().threshold(0.8).build().unwrap();
+        let whole = d.cluster_texts(&texts).unwrap();
+        assert!(whole.stats.exact_checks > 20, "{:?}", whole.stats);
+        assert!(whole.stats.duplicates > 500, "{:?}", whole.stats);
+        let shingle = d.sketcher.params().shingle;
+        let mut sk = Sketches::new(d.sketcher.params().num_perm as usize, false, texts.len());
+        let mut sh = Shingler::new(shingle);
+        for t in &texts {
+            sk.push(d.sketch_one(&mut sh, t));
+        }
+        // room for one set: a sweep settles the pairs of one earlier document
+        let tight = Plan { set_bytes: 1, ..Plan::IN_MEMORY };
+        let swept = d.cluster_with_plan(&sk, texts.as_slice(), tight).unwrap();
+        assert_eq!(swept.representatives(), whole.representatives());
+        assert_eq!(swept.similarities(), whole.similarities());
+        // and against exact Jaccard: every removed document is alike its
+        // representative, and LSH misses few alike pairs (documents of
+        // different families share no shingle)
+        let sets: Vec<Vec<u64>> = texts.iter().map(|t| sh.shingle_set(t)).collect();
+        let reps = whole.representatives();
+        let (mut alike, mut missed) = (0, 0);
+        for i in 0..texts.len() {
+            let r = reps[i] as usize;
+            if r != i {
+                assert!(jaccard(&sets[i], &sets[r]) >= 0.8, "{i} is not alike {r}");
+            }
+            for j in (i + 1..texts.len()).filter(|&j| family[j] == family[i]) {
+                if jaccard(&sets[i], &sets[j]) >= 0.8 {
+                    alike += 1;
+                    missed += usize::from(reps[i] != reps[j]);
+                }
+            }
+        }
+        assert!(missed * 20 <= alike, "{missed} of {alike} alike pairs missed");
     }
 
     #[test]

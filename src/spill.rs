@@ -646,7 +646,11 @@ impl Spilled {
                 }
             }
         }
-        let plan = Plan { doubtful_cap: doubtful_cap(self.max_memory), skip_joined: true };
+        let plan = Plan {
+            doubtful_cap: doubtful_cap(self.max_memory),
+            skip_joined: true,
+            set_bytes: (self.max_memory / 4) as usize,
+        };
         let mut buckets = MergedRuns { merge: Merge::open(&self.runs)?, dir };
         let texts = RecordTexts(Some(self));
         let c = dedup.install_pool(|| pipeline::run(&dedup.rule(), self, &mut buckets, &texts, plan))?;

@@ -18,11 +18,9 @@ use crate::pipeline::signatures::Signatures;
 use crate::shingle::{ShingleKind, Shingler, jaccard};
 use crate::sketch::estimate;
 
-/// Bytes of re-read shingle sets kept between rounds of exact checks.
-const SET_CACHE_BYTES: usize = 64 << 20;
-
-/// Doubtful pairs settled together; the round size does not depend on the
-/// thread count, so results are the same on 1 thread or N.
+/// Documents read and shingled together when doubtful pairs are settled;
+/// the size does not depend on the thread count, so results are the same on
+/// 1 thread or N.
 const ROUND: usize = 1024;
 
 /// Gives back a document's text by number, for the exact check of pairs
@@ -136,12 +134,15 @@ pub(crate) struct Plan {
     /// (worth it when reading a signature costs a disk read, or when a pair
     /// comes in several batches).
     pub(crate) skip_joined: bool,
+    /// Bytes of shingle sets kept while doubtful pairs are settled.
+    pub(crate) set_bytes: usize,
 }
 
 impl Plan {
     /// Everything in memory: skip pairs already joined (buckets come a band
     /// at a time), settle once at the end.
-    pub(crate) const IN_MEMORY: Plan = Plan { doubtful_cap: usize::MAX, skip_joined: true };
+    pub(crate) const IN_MEMORY: Plan =
+        Plan { doubtful_cap: usize::MAX, skip_joined: true, set_bytes: 128 << 20 };
 }
 
 /// Links verified candidate pairs into clusters. Exact mode: a pair is
@@ -215,59 +216,86 @@ impl<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> Linker<'a, S, T> {
         Ok((self.uf, self.stats))
     }
 
-    /// Settle the doubtful pairs held so far (sorted by (a, b), so that
-    /// re-reading the texts walks the input forward and the set cache
-    /// hits), in fixed-size rounds: after each round the pairs that now fall
-    /// inside one cluster are skipped.
+    /// Settle the doubtful pairs held so far, by sweeps over their
+    /// documents in document order: texts are read forward (the input in
+    /// file order), never at random. A sweep keeps the shingle set of a
+    /// document while a later partner is still to come, within
+    /// `plan.set_bytes`; the pairs whose earlier set did not fit are left
+    /// to the next sweep.
     fn settle(&mut self) -> Result<()> {
         let t = Instant::now();
-        let mut doubtful = std::mem::take(&mut self.doubtful);
-        doubtful.par_sort_unstable();
-        doubtful.dedup();
+        let mut pending = std::mem::take(&mut self.doubtful);
+        while !pending.is_empty() {
+            pending = self.sweep(pending)?;
+        }
+        self.stats.verify_time += t.elapsed();
+        Ok(())
+    }
+
+    /// One sweep (see [`Linker::settle`]); returns the pairs left over.
+    fn sweep(&mut self, mut pairs: Vec<(u32, u32)>) -> Result<Vec<(u32, u32)>> {
         let (rule, sigs, texts) = (self.rule, self.sigs, self.texts);
-        let mut sets: HashMap<u32, Option<Vec<u64>>> = HashMap::new();
-        let mut cached_bytes = 0usize;
-        let mut rest = &doubtful[..];
-        while !rest.is_empty() {
-            let mut round: Vec<(u32, u32)> = Vec::with_capacity(ROUND);
-            while round.len() < ROUND {
-                let Some((&(a, b), tail)) = rest.split_first() else { break };
-                rest = tail;
-                if self.uf.find(a) != self.uf.find(b) {
-                    round.push((a, b));
-                }
-            }
-            // the sets of earlier rounds are a cache: bounded, it changes
-            // only speed
-            if cached_bytes > SET_CACHE_BYTES {
-                sets.clear();
-                cached_bytes = 0;
-            }
-            let mut need: Vec<u32> = round
-                .iter()
-                .flat_map(|&(a, b)| [a, b])
-                .filter(|&d| sigs.set(d).is_none() && !sets.contains_key(&d))
-                .collect();
-            need.sort_unstable();
-            need.dedup();
-            let fresh: Vec<Option<Vec<u64>>> = need
+        // by the later document: when it is read, its partners are behind
+        pairs.par_sort_unstable_by_key(|&(a, b)| (b, a));
+        pairs.dedup();
+        // the last later partner of each earlier document
+        let mut last: HashMap<u32, u32> = HashMap::new();
+        for &(a, b) in &pairs {
+            let e = last.entry(a).or_insert(b);
+            *e = (*e).max(b);
+        }
+        let mut docs: Vec<u32> =
+            pairs.iter().flat_map(|&(a, b)| [a, b]).filter(|&d| sigs.set(d).is_none()).collect();
+        docs.par_sort_unstable();
+        docs.dedup();
+        let mut kept: HashMap<u32, Option<Vec<u64>>> = HashMap::new();
+        let mut kept_bytes = 0usize;
+        let mut left = Vec::new();
+        let mut rest = &pairs[..];
+        let set_bytes = |s: &Option<Vec<u64>>| s.as_ref().map_or(0, |v| v.len() * 8 + 48);
+        // a pair whose later document kept its set (nothing to read) comes
+        // with the chunk that reaches past it; with nothing to read at all,
+        // one empty chunk takes every pair
+        let chunks: Vec<&[u32]> = if docs.is_empty() { vec![&[]] } else { docs.chunks(ROUND).collect() };
+        let n = chunks.len();
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let through = if i + 1 == n { u32::MAX } else { chunk[chunk.len() - 1] };
+            // this chunk's texts, read in document order
+            let fresh: Vec<Option<Vec<u64>>> = chunk
                 .par_iter()
                 .map_init(
                     || Shingler::new(rule.shingle),
                     |sh, &d| Ok(texts.text(d)?.map(|t| sh.shingle_set(&t))),
                 )
                 .collect::<Result<_>>()?;
-            cached_bytes += fresh.iter().map(|s| s.as_ref().map_or(0, |v| v.len() * 8 + 32)).sum::<usize>();
-            sets.extend(need.into_iter().zip(fresh));
-            let set_of = |d: u32| -> Option<&[u64]> {
-                match sigs.set(d) {
-                    Some(kept) => Some(kept),
-                    None => sets.get(&d).and_then(|s| s.as_deref()),
+            // (looked up by position in the sorted chunk, kept in its order:
+            // which sets fit the budget must not depend on a hash order)
+            let split = rest.partition_point(|&(_, b)| b <= through);
+            let (now, later) = rest.split_at(split);
+            rest = later;
+            let set_of = |d: u32| -> Option<Option<&[u64]>> {
+                if let Some(s) = sigs.set(d) {
+                    return Some(Some(s));
+                }
+                match chunk.binary_search(&d) {
+                    Ok(i) => Some(fresh[i].as_deref()),
+                    Err(_) => kept.get(&d).map(|s| s.as_deref()),
                 }
             };
+            let mut round = Vec::with_capacity(now.len());
+            for &(a, b) in now {
+                if self.uf.find(a) == self.uf.find(b) {
+                    continue;
+                }
+                if set_of(a).is_some() {
+                    round.push((a, b));
+                } else {
+                    left.push((a, b));
+                }
+            }
             let ok: Vec<bool> = round
                 .par_iter()
-                .map(|&(a, b)| match (set_of(a), set_of(b)) {
+                .map(|&(a, b)| match (set_of(a).flatten(), set_of(b).flatten()) {
                     (Some(x), Some(y)) => Ok(jaccard(x, y) >= rule.threshold),
                     // no text: the estimate decides
                     _ => Ok(estimate(&sigs.sig(a)?, &sigs.sig(b)?) >= rule.threshold),
@@ -280,8 +308,24 @@ impl<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> Linker<'a, S, T> {
                     self.stats.verified_pairs += 1;
                 }
             }
+            // keep what a later document still needs, within the budget
+            // (always one set, so that every sweep settles something)
+            kept.retain(|d, s| {
+                let keep = last[d] > through;
+                if !keep {
+                    kept_bytes -= set_bytes(s);
+                }
+                keep
+            });
+            for (&d, s) in chunk.iter().zip(fresh) {
+                if last.get(&d).is_some_and(|&l| l > through)
+                    && (kept.is_empty() || kept_bytes + set_bytes(&s) <= self.plan.set_bytes)
+                {
+                    kept_bytes += set_bytes(&s);
+                    kept.insert(d, s);
+                }
+            }
         }
-        self.stats.verify_time += t.elapsed();
-        Ok(())
+        Ok(left)
     }
 }
