@@ -736,7 +736,10 @@ impl Dedup {
             dir: &s.dir.path,
             lsh: self.lsh_params(),
             run_cap,
-            keys: Vec::with_capacity(run_cap.min(1 << 24)),
+            // a document's keys are pushed before the buffer is checked: room
+            // for one more document's, so that it is never grown (a doubled
+            // buffer would hold twice the budget while it is copied)
+            keys: Vec::with_capacity(run_cap + self.lsh_params().bands as usize),
             runs: Vec::new(),
             sig_w,
             id_w,
