@@ -1,9 +1,12 @@
 //! Bounded-memory storage for the pipeline (`dedup --max-memory`): what
 //! does not have to stay in memory goes to a work directory, so memory grows
-//! with the number of documents (about 40 bytes each) and not with the text.
+//! with the number of documents (2 bytes each while reading, at most 14
+//! while clustering and writing) and not with the text.
 //!
 //! read (streamed) + sketch, in parallel per record; in input order:
 //!   signature -> `sigs.bin` (read back by position), id -> `ids.bin`,
+//!   samples, id end and record place -> a row of `tables.bin` (read back by
+//!   position; only the samples stay in memory),
 //!   band keys -> a buffer, sorted and written as a run when full,
 //!   decompressed records of compressed or piped inputs -> `records-N.bin`
 //! runs -> k-way merge -> buckets -> [`pipeline::run`], as in memory.
@@ -29,7 +32,7 @@ use crate::io::input::stamp;
 use crate::io::load::{Ids, Sink, Tally, read_all};
 use crate::io::record::{Compression, Format, Record, Retained};
 use crate::io::rewrite::RecordSource;
-use crate::io::{AtomicFile, InputFile, ReadOptions, le_u32s, le_u64s};
+use crate::io::{AtomicFile, InputFile, ReadOptions, le_u32s};
 use crate::lsh::{self, LshParams};
 use crate::pipeline;
 use crate::pipeline::bucket::{BatchFn, Buckets};
@@ -146,9 +149,256 @@ fn load_checkpoint<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Op
     serde_json::from_value(v).ok()
 }
 
-/// Bytes of one document's row in `tables.bin`: samples, id end, source,
-/// start, end.
+/// Bytes of one document's row in `tables.bin`: samples u32, id end u64,
+/// source u32, start u64, end u64 (little-endian).
 const ROW: usize = 4 + 8 + 4 + 8 + 8;
+/// Rows of `tables.bin` read at once (a page).
+const TABLE_BLOCK: usize = 128;
+/// Blocks of rows kept in memory (256 KB).
+const TABLE_CACHE: usize = 64;
+
+/// One document's row of `tables.bin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Row {
+    samples: u32,
+    /// Where the document's id ends in `ids.bin` (it starts where the
+    /// previous one ends).
+    id_end: u64,
+    place: Place,
+}
+
+/// `N` bytes of `b` from `at` (`b` is a whole row).
+fn bytes_at<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    let mut a = [0; N];
+    a.copy_from_slice(&b[at..at + N]);
+    a
+}
+
+impl Row {
+    fn encode(&self) -> [u8; ROW] {
+        let mut b = [0; ROW];
+        b[..4].copy_from_slice(&self.samples.to_le_bytes());
+        b[4..12].copy_from_slice(&self.id_end.to_le_bytes());
+        b[12..16].copy_from_slice(&self.place.source.to_le_bytes());
+        b[16..24].copy_from_slice(&self.place.start.to_le_bytes());
+        b[24..].copy_from_slice(&self.place.end.to_le_bytes());
+        b
+    }
+
+    /// The row in `b` (exactly [`ROW`] bytes).
+    fn decode(b: &[u8]) -> Row {
+        Row {
+            samples: u32::from_le_bytes(bytes_at(b, 0)),
+            id_end: u64::from_le_bytes(bytes_at(b, 4)),
+            place: Place {
+                source: u32::from_le_bytes(bytes_at(b, 12)),
+                start: u64::from_le_bytes(bytes_at(b, 16)),
+                end: u64::from_le_bytes(bytes_at(b, 24)),
+            },
+        }
+    }
+}
+
+/// `tables.bin` written a row per document as documents arrive.
+struct TableWriter {
+    path: PathBuf,
+    w: BufWriter<File>,
+    rows: usize,
+    id_end: u64,
+}
+
+impl TableWriter {
+    fn create(dir: &Path) -> Result<TableWriter> {
+        let (path, w) = create(dir, "tables.bin")?;
+        Ok(TableWriter { path, w, rows: 0, id_end: 0 })
+    }
+
+    fn push(&mut self, samples: u32, id_len: usize, place: Place) -> Result<()> {
+        self.id_end += id_len as u64;
+        let row = Row { samples, id_end: self.id_end, place };
+        self.w.write_all(&row.encode()).map_err(|e| Error::io(&self.path, e))?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Flush and sync; the rows written and the bytes of ids they cover.
+    fn finish(self) -> Result<(usize, u64)> {
+        finish_file(&self.path, self.w)?;
+        Ok((self.rows, self.id_end))
+    }
+}
+
+/// `tables.bin` read by position: a row is read with its block of
+/// [`TABLE_BLOCK`] rows, and the last [`TABLE_CACHE`] blocks read are kept
+/// (writing outputs walks the rows in order).
+#[derive(Debug)]
+struct Table {
+    file: File,
+    path: PathBuf,
+    rows: usize,
+    /// The most recently used first.
+    cache: std::sync::Mutex<Vec<(usize, std::sync::Arc<[u8]>)>>,
+}
+
+impl Table {
+    /// Open `path`, which must hold exactly `rows` rows.
+    fn open(path: &Path, rows: usize) -> Result<Table> {
+        let file = open_random(path)?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        check_rows(path, len, rows)?;
+        Ok(Table { file, path: path.to_path_buf(), rows, cache: std::sync::Mutex::new(Vec::new()) })
+    }
+
+    fn corrupt(&self, reason: String) -> Error {
+        Error::Corrupt { path: self.path.clone(), reason }
+    }
+
+    fn row(&self, d: usize) -> Result<Row> {
+        if d >= self.rows {
+            return Err(self.corrupt(format!("no row {d}: the table has {} rows", self.rows)));
+        }
+        let block = self.block(d / TABLE_BLOCK)?;
+        let at = (d % TABLE_BLOCK) * ROW;
+        Ok(Row::decode(&block[at..at + ROW]))
+    }
+
+    fn block(&self, b: usize) -> Result<std::sync::Arc<[u8]>> {
+        let poisoned = || Error::Internal("a reader thread panicked".into());
+        {
+            let mut cache = self.cache.lock().map_err(|_| poisoned())?;
+            if let Some(at) = cache.iter().position(|(i, _)| *i == b) {
+                let hit = cache.remove(at);
+                cache.insert(0, hit);
+                return Ok(std::sync::Arc::clone(&cache[0].1));
+            }
+        }
+        // read outside the lock: other threads' hits need not wait
+        let (lo, hi) = (b * TABLE_BLOCK, ((b + 1) * TABLE_BLOCK).min(self.rows));
+        let mut bytes = vec![0u8; (hi - lo) * ROW];
+        read_at(&self.file, &mut bytes, (lo * ROW) as u64).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                self.corrupt(format!("shorter than its {} rows", self.rows))
+            } else {
+                Error::io(&self.path, e)
+            }
+        })?;
+        let block: std::sync::Arc<[u8]> = bytes.into();
+        let mut cache = self.cache.lock().map_err(|_| poisoned())?;
+        cache.insert(0, (b, std::sync::Arc::clone(&block)));
+        cache.truncate(TABLE_CACHE);
+        Ok(block)
+    }
+
+    /// Where document `d`'s id is in `ids.bin`.
+    fn id_span(&self, d: usize) -> Result<(u64, u64)> {
+        let start = if d == 0 { 0 } else { self.row(d - 1)?.id_end };
+        let end = self.row(d)?.id_end;
+        if end < start {
+            return Err(self.corrupt(format!("row {d}: the id ends before it starts")));
+        }
+        Ok((start, end))
+    }
+
+    /// Every row in order, through a fresh descriptor read front to back.
+    fn rows(&self) -> Result<RowReader> {
+        let r = BufReader::with_capacity(1 << 16, reopen(&self.path)?);
+        Ok(RowReader { r, path: self.path.clone(), left: self.rows })
+    }
+}
+
+/// An error unless a table of `len` bytes holds exactly `rows` rows.
+fn check_rows(path: &Path, len: u64, rows: usize) -> Result<()> {
+    if len != (rows * ROW) as u64 {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("{len} bytes where {rows} rows of {ROW} bytes were written"),
+        });
+    }
+    Ok(())
+}
+
+/// The rows of `tables.bin`, front to back.
+struct RowReader {
+    r: BufReader<File>,
+    path: PathBuf,
+    left: usize,
+}
+
+impl RowReader {
+    fn next(&mut self) -> Result<Option<Row>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let mut b = [0u8; ROW];
+        self.r.read_exact(&mut b).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                Error::Corrupt { path: self.path.clone(), reason: "shorter than its rows".into() }
+            } else {
+                Error::io(&self.path, e)
+            }
+        })?;
+        self.left -= 1;
+        Ok(Some(Row::decode(&b)))
+    }
+}
+
+/// Every document's number of independent samples: the one per-document
+/// table kept in memory (it is read for every judged pair). Two bytes a
+/// document, as a count never exceeds the signature size; four when
+/// signatures have more than 65535 slots.
+#[derive(Debug)]
+enum Samples {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+impl Samples {
+    fn new(num_perm: usize) -> Samples {
+        if num_perm <= usize::from(u16::MAX) {
+            Samples::Narrow(Vec::new())
+        } else {
+            Samples::Wide(Vec::new())
+        }
+    }
+
+    /// Append `s`, which is at most the signature size this was made for.
+    fn push(&mut self, s: u32) {
+        match self {
+            Samples::Narrow(v) => v.push(s as u16),
+            Samples::Wide(v) => v.push(s),
+        }
+    }
+
+    fn get(&self, d: usize) -> u32 {
+        match self {
+            Samples::Narrow(v) => u32::from(v[d]),
+            Samples::Wide(v) => v[d],
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Samples::Narrow(v) => v.len(),
+            Samples::Wide(v) => v.len(),
+        }
+    }
+
+    fn zeros(&self) -> usize {
+        match self {
+            Samples::Narrow(v) => v.iter().filter(|&&s| s == 0).count(),
+            Samples::Wide(v) => v.iter().filter(|&&s| s == 0).count(),
+        }
+    }
+}
+
+/// Where each input's documents end (document numbers), from the input of
+/// every document in order: `ends[i]` was set to one past the last
+/// document of input `i`, or left 0 when it had none.
+fn fill_ends(ends: &mut [usize]) {
+    for i in 1..ends.len() {
+        ends[i] = ends[i].max(ends[i - 1]);
+    }
+}
 
 fn run_name(i: usize) -> String {
     format!("run-{i:05}.bin")
@@ -171,7 +421,7 @@ fn valid_checkpoint(dir: &Path, inputs: &[InputFile], num_perm: usize) -> Option
 }
 
 /// Where document `d`'s record bytes are: a source file and a byte range.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Place {
     source: u32,
     start: u64,
@@ -260,18 +510,22 @@ impl Sources {
 
 /// A corpus kept in a work directory: signatures and ids in files read back
 /// by position, records re-read from the inputs or their copies, band keys
-/// in sorted runs. Per document in memory: samples, record place, id end.
+/// in sorted runs, every document's id end and record place in
+/// `tables.bin` read by position. Per document in memory: its samples.
 #[derive(Debug)]
 pub(crate) struct Spilled {
     dir: WorkDir,
     num_perm: usize,
-    samples: Vec<u32>,
+    samples: Samples,
     sigs: File,
     sig_path: PathBuf,
     ids: File,
     id_path: PathBuf,
-    id_ends: Vec<u64>,
-    places: Vec<Place>,
+    /// Bytes of `ids.bin`.
+    id_bytes: u64,
+    table: Table,
+    /// One past the last document of each input.
+    input_ends: Vec<usize>,
     /// Files records are re-read from (the input, or its copy).
     sources: Sources,
     inputs: Vec<InputFile>,
@@ -300,9 +554,10 @@ struct SpillSink<'a> {
     sig_w: BufWriter<File>,
     id_w: BufWriter<File>,
     sig_bytes: Vec<u8>,
-    samples: Vec<u32>,
-    id_ends: Vec<u64>,
-    places: Vec<Place>,
+    num_perm: usize,
+    samples: Samples,
+    table: TableWriter,
+    input_ends: Vec<usize>,
     /// The copy being written: input number, path, writer, bytes.
     copy: Option<(usize, PathBuf, BufWriter<File>, u64)>,
     sources: Vec<(Option<(String, u64)>, Format)>,
@@ -353,9 +608,17 @@ impl Sink<Sketched> for SpillSink<'_> {
         self.sig_bytes.extend(s.sig.iter().flat_map(|v| v.to_le_bytes()));
         self.sig_w.write_all(&self.sig_bytes).map_err(|e| Error::io(self.dir.join("sigs.bin"), e))?;
         self.id_w.write_all(r.id.as_bytes()).map_err(|e| Error::io(self.dir.join("ids.bin"), e))?;
-        self.id_ends.push(self.id_ends.last().copied().unwrap_or(0) + r.id.len() as u64);
+        if s.samples as usize > self.num_perm {
+            return Err(Error::Internal(format!(
+                "{} samples in a signature of {}",
+                s.samples, self.num_perm
+            )));
+        }
         self.samples.push(s.samples);
-        self.places.push(Place { source: fi as u32, start: r.start, end: r.end });
+        self.table.push(s.samples, r.id.len(), Place { source: fi as u32, start: r.start, end: r.end })?;
+        if let Some(e) = self.input_ends.get_mut(fi) {
+            *e = d as usize + 1;
+        }
         if s.samples > 0 {
             lsh::push_band_keys(self.lsh, &s.sig, d, &mut self.keys);
         }
@@ -420,21 +683,23 @@ impl Dedup {
         let k = self.sketch_params().num_perm as usize;
         let (dir, resume) = self.work_dir(inputs, spill_dir, k)?;
         let (sig_path, id_path) = (dir.path.join("sigs.bin"), dir.path.join("ids.bin"));
+        let table_path = dir.path.join("tables.bin");
         if resume.is_none() {
             // empty, for the readers opened below; written once they are
-            for p in [&sig_path, &id_path] {
+            for p in [&sig_path, &id_path, &table_path] {
                 File::create(p).map_err(|e| Error::io(p, e))?;
             }
         }
         let mut s = Spilled {
             num_perm: k,
-            samples: Vec::new(),
+            samples: Samples::new(k),
             sigs: open_random(&sig_path)?,
             sig_path,
             ids: open_random(&id_path)?,
             id_path,
-            id_ends: Vec::new(),
-            places: Vec::new(),
+            id_bytes: 0,
+            table: Table::open(&table_path, resume.as_ref().map_or(0, |ck| ck.docs))?,
+            input_ends: Vec::new(),
             sources: Sources::default(),
             inputs: inputs.to_vec(),
             opts: self.read_options().clone(),
@@ -471,14 +736,18 @@ impl Dedup {
             dir: &s.dir.path,
             lsh: self.lsh_params(),
             run_cap,
-            keys: Vec::with_capacity(run_cap.min(1 << 24)),
+            // a document's keys are pushed before the buffer is checked: room
+            // for one more document's, so that it is never grown (a doubled
+            // buffer would hold twice the budget while it is copied)
+            keys: Vec::with_capacity(run_cap + self.lsh_params().bands as usize),
             runs: Vec::new(),
             sig_w,
             id_w,
             sig_bytes: Vec::with_capacity(4 * s.num_perm),
-            samples: Vec::new(),
-            id_ends: Vec::new(),
-            places: Vec::new(),
+            num_perm: s.num_perm,
+            samples: Samples::new(s.num_perm),
+            table: TableWriter::create(&s.dir.path)?,
+            input_ends: vec![0; s.inputs.len()],
             copy: None,
             sources: Vec::new(),
             inputs: &s.inputs,
@@ -491,16 +760,19 @@ impl Dedup {
         if !sink.keys.is_empty() || sink.runs.is_empty() {
             sink.write_run()?;
         }
-        let SpillSink { sig_w, id_w, samples, id_ends, places, runs, sources, copied_bytes, .. } = sink;
+        let SpillSink { sig_w, id_w, samples, table, mut input_ends, runs, sources, copied_bytes, .. } = sink;
         finish_file(&s.sig_path, sig_w)?;
         finish_file(&s.id_path, id_w)?;
+        let (rows, id_bytes) = table.finish()?;
+        s.table = Table::open(&s.dir.path.join("tables.bin"), rows)?;
         s.samples = samples;
-        s.id_ends = id_ends;
-        s.places = places;
+        s.id_bytes = id_bytes;
+        fill_ends(&mut input_ends);
+        s.input_ends = input_ends;
         s.spill_bytes = copied_bytes
             + runs.iter().map(|r| r.1).sum::<u64>()
             + (s.samples.len() * 4 * s.num_perm) as u64
-            + s.id_ends.last().copied().unwrap_or(0);
+            + s.id_bytes;
         s.runs = runs.iter().map(|r| r.0.clone()).collect();
         s.copies = sources;
         s.run_lens = runs.iter().map(|r| r.1).collect();
@@ -563,19 +835,10 @@ impl Spilled {
         Ok(())
     }
 
-    /// Save the read phase's tables and counters (the checkpoint a rerun
-    /// starts from); every file it names was synced when written.
+    /// Save the read phase's counters (the checkpoint a rerun starts
+    /// from); every file it names, `tables.bin` too, was synced when
+    /// written.
     fn save_read(&self, tally: &Tally, read_time: Duration) -> Result<()> {
-        let mut t = Vec::with_capacity(self.samples.len() * ROW);
-        for (i, &s) in self.samples.iter().enumerate() {
-            let p = self.places[i];
-            t.extend(s.to_le_bytes());
-            t.extend(self.id_ends[i].to_le_bytes());
-            t.extend(p.source.to_le_bytes());
-            t.extend(p.start.to_le_bytes());
-            t.extend(p.end.to_le_bytes());
-        }
-        save(&self.dir.path, "tables.bin", &t)?;
         let ck = ReadCheckpoint {
             version: CHECKPOINT_VERSION,
             docs: self.samples.len(),
@@ -583,7 +846,7 @@ impl Spilled {
             tally: tally.clone(),
             runs: self.run_lens.clone(),
             sig_bytes: (self.samples.len() * 4 * self.num_perm) as u64,
-            id_bytes: self.id_ends.last().copied().unwrap_or(0),
+            id_bytes: self.id_bytes,
             spill_bytes: self.spill_bytes,
             read_time,
         };
@@ -594,15 +857,25 @@ impl Spilled {
 
     /// Take up a saved read phase (checked by [`valid_checkpoint`]).
     fn restore(&mut self, ck: ReadCheckpoint) -> Result<(Tally, Duration)> {
-        let path = self.dir.path.join("tables.bin");
-        let tables = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        for row in tables.chunks_exact(ROW) {
-            let u32_at = |i: usize| le_u32s(&row[i..i + 4]).next().unwrap_or(0);
-            let u64_at = |i: usize| le_u64s(&row[i..i + 8]).next().unwrap_or(0);
-            self.samples.push(u32_at(0));
-            self.id_ends.push(u64_at(4));
-            self.places.push(Place { source: u32_at(12), start: u64_at(16), end: u64_at(24) });
+        // the samples into memory, the rest stays in the table
+        let mut rows = self.table.rows()?;
+        let mut ends = vec![0; self.inputs.len()];
+        let mut d = 0;
+        while let Some(row) = rows.next()? {
+            let source = row.place.source as usize;
+            if row.samples as usize > self.num_perm || source >= ends.len() {
+                return Err(self.table.corrupt(format!("row {d} does not fit the checkpoint")));
+            }
+            self.samples.push(row.samples);
+            ends[source] = d + 1;
+            self.id_bytes = row.id_end;
+            d += 1;
         }
+        if self.id_bytes != ck.id_bytes {
+            return Err(self.table.corrupt(format!("its ids end at {}, not {}", self.id_bytes, ck.id_bytes)));
+        }
+        fill_ends(&mut ends);
+        self.input_ends = ends;
         self.runs = (0..ck.runs.len()).map(|i| self.dir.path.join(run_name(i))).collect();
         self.run_lens = ck.runs;
         self.copies = ck.sources;
@@ -636,13 +909,12 @@ impl Spilled {
         let dir = &self.dir.path;
         let n = self.samples.len();
         if let Some(ck) = load_checkpoint::<ClusterCheckpoint>(dir, "clusters.json") {
-            let reps = std::fs::read(dir.join("reps.bin")).ok();
-            let sims = std::fs::read(dir.join("sims.bin")).ok();
-            if let (Some(reps), Some(sims)) = (reps, sims) {
-                if ck.docs == n && reps.len() == 4 * n && sims.len() == 8 * n {
-                    let sims = le_u64s(&sims).map(f64::from_bits).collect();
+            let reps = (ck.docs == n).then(|| load_values(&dir.join("reps.bin"), n, u32::from_le_bytes));
+            let sims = || load_values(&dir.join("sims.bin"), n, |b| f64::from_bits(u64::from_le_bytes(b)));
+            if let Some(Some(reps)) = reps {
+                if let Some(sims) = sims() {
                     self.resumed.store(2, Ordering::Relaxed);
-                    return Ok(Clustering::from_parts(le_u32s(&reps).collect(), sims, ck.stats));
+                    return Ok(Clustering::from_parts(reps, sims, ck.stats));
                 }
             }
         }
@@ -654,10 +926,16 @@ impl Spilled {
         let mut buckets = MergedRuns { merge: Merge::open(&self.runs)?, dir };
         let texts = RecordTexts(Some(self));
         let c = dedup.install_pool(|| pipeline::run(&dedup.rule(), self, &mut buckets, &texts, plan))?;
-        let reps: Vec<u8> = c.representatives().iter().flat_map(|r| r.to_le_bytes()).collect();
-        save(dir, "reps.bin", &reps)?;
-        let sims: Vec<u8> = c.similarities().iter().flat_map(|s| s.to_bits().to_le_bytes()).collect();
-        save(dir, "sims.bin", &sims)?;
+        let mut reps = AtomicFile::create_raw(&dir.join("reps.bin"), &[])?;
+        for r in c.representatives() {
+            reps.write_all(&r.to_le_bytes())?;
+        }
+        reps.commit()?;
+        let mut sims = AtomicFile::create_raw(&dir.join("sims.bin"), &[])?;
+        for s in c.similarities() {
+            sims.write_all(&s.to_bits().to_le_bytes())?;
+        }
+        sims.commit()?;
         let ck = ClusterCheckpoint { version: CHECKPOINT_VERSION, docs: n, stats: c.stats.clone() };
         let json =
             serde_json::to_vec(&ck).map_err(|e| Error::Internal(format!("encoding a checkpoint: {e}")))?;
@@ -667,7 +945,7 @@ impl Spilled {
 
     /// Documents with no shingles.
     pub(crate) fn empty_documents(&self) -> usize {
-        self.samples.iter().filter(|&&s| s == 0).count()
+        self.samples.zeros()
     }
 }
 
@@ -681,7 +959,7 @@ impl Signatures for Spilled {
     }
 
     fn samples(&self, d: u32) -> u32 {
-        self.samples[d as usize]
+        self.samples.get(d as usize)
     }
 
     fn sig_range(&self, docs: std::ops::Range<u32>) -> Result<Cow<'_, [u32]>> {
@@ -715,7 +993,8 @@ impl RecordSource for Spilled {
     }
 
     fn input_of(&self, d: usize) -> usize {
-        self.places[d].source as usize
+        // documents are in input order
+        self.input_ends.partition_point(|&end| end <= d)
     }
 
     fn format_of(&self, input: usize) -> Format {
@@ -723,8 +1002,12 @@ impl RecordSource for Spilled {
     }
 
     fn record(&self, d: usize) -> Result<Cow<'_, [u8]>> {
-        let p = self.places[d];
-        let mut bytes = vec![0u8; (p.end - p.start) as usize];
+        let p = self.table.row(d)?.place;
+        let len = p.end.checked_sub(p.start).filter(|_| (p.source as usize) < self.inputs.len());
+        let Some(len) = len else {
+            return Err(self.table.corrupt(format!("row {d}: no record at {}..{}", p.start, p.end)));
+        };
+        let mut bytes = vec![0u8; len as usize];
         let file = self.sources.file(p.source as usize)?;
         read_at(&file, &mut bytes, p.start)
             .map_err(|e| Error::io(&self.inputs[p.source as usize].name, e))?;
@@ -736,22 +1019,44 @@ impl Ids for Spilled {
     fn for_each_id(&self, f: &mut dyn FnMut(usize, &str) -> Result<()>) -> Result<()> {
         // a fresh descriptor: read front to back, with read-ahead
         let mut r = BufReader::with_capacity(1 << 20, reopen(&self.id_path)?);
+        let mut rows = self.table.rows()?;
         let mut id = Vec::new();
-        for d in 0..self.samples.len() {
-            let start = if d == 0 { 0 } else { self.id_ends[d - 1] };
-            id.resize((self.id_ends[d] - start) as usize, 0);
+        let (mut d, mut start) = (0, 0);
+        while let Some(row) = rows.next()? {
+            let Some(len) = row.id_end.checked_sub(start) else {
+                return Err(self.table.corrupt(format!("row {d}: the id ends before it starts")));
+            };
+            id.resize(len as usize, 0);
             r.read_exact(&mut id).map_err(|e| Error::io(&self.id_path, e))?;
             f(d, &String::from_utf8_lossy(&id))?;
+            (d, start) = (d + 1, row.id_end);
         }
         Ok(())
     }
 
     fn id(&self, d: usize) -> Result<Cow<'_, str>> {
-        let start = if d == 0 { 0 } else { self.id_ends[d - 1] };
-        let mut bytes = vec![0u8; (self.id_ends[d] - start) as usize];
+        let (start, end) = self.table.id_span(d)?;
+        let mut bytes = vec![0u8; (end - start) as usize];
         read_at(&self.ids, &mut bytes, start).map_err(|e| Error::io(&self.id_path, e))?;
         Ok(Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()))
     }
+}
+
+/// The `n` values of `N` bytes in `path`, when it holds exactly them (a
+/// checkpoint that cannot be read is redone, not an error).
+fn load_values<const N: usize, T>(path: &Path, n: usize, decode: fn([u8; N]) -> T) -> Option<Vec<T>> {
+    let f = File::open(path).ok()?;
+    if f.metadata().ok()?.len() != (n * N) as u64 {
+        return None;
+    }
+    let mut r = BufReader::with_capacity(1 << 16, f);
+    let mut values = Vec::with_capacity(n);
+    let mut b = [0u8; N];
+    for _ in 0..n {
+        r.read_exact(&mut b).ok()?;
+        values.push(decode(b));
+    }
+    Some(values)
 }
 
 /// Band keys of all runs, in (key, doc) order.
@@ -858,6 +1163,68 @@ mod tests {
         }
         drop(first);
         assert!(lock(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn the_table_reads_back_its_rows_and_a_short_one_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 3 * TABLE_BLOCK + 5;
+        let place = |d: usize| Place { source: (d / 100) as u32, start: 7 * d as u64, end: 7 * d as u64 + 5 };
+        let mut w = TableWriter::create(dir.path()).unwrap();
+        for d in 0..n {
+            w.push((d % 129) as u32, d % 4, place(d)).unwrap();
+        }
+        let (rows, id_bytes) = w.finish().unwrap();
+        let want_ends: Vec<u64> =
+            (0..n).scan(0, |e, d| Some(*e + (d % 4) as u64).inspect(|&x| *e = x)).collect();
+        assert_eq!((rows, id_bytes), (n, want_ends[n - 1]));
+        let path = dir.path().join("tables.bin");
+        let t = Table::open(&path, n).unwrap();
+        // by position, in any order, and front to back
+        for d in (0..n).rev().chain(0..n) {
+            let row = t.row(d).unwrap();
+            assert_eq!(row, Row { samples: (d % 129) as u32, id_end: want_ends[d], place: place(d) });
+            let start = if d == 0 { 0 } else { want_ends[d - 1] };
+            assert_eq!(t.id_span(d).unwrap(), (start, want_ends[d]));
+        }
+        let mut r = t.rows().unwrap();
+        for d in 0..n {
+            assert_eq!(r.next().unwrap().unwrap().place, place(d));
+        }
+        assert!(r.next().unwrap().is_none());
+        assert!(matches!(t.row(n), Err(Error::Corrupt { .. })));
+        // a table of other length than its rows is not opened, and one cut
+        // short after it was opened is corrupt where it is read
+        assert!(matches!(Table::open(&path, n + 1), Err(Error::Corrupt { path: p, .. }) if p == path));
+        let full = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &full[..full.len() - ROW]).unwrap();
+        assert!(matches!(Table::open(&path, n), Err(Error::Corrupt { .. })));
+        let t = Table::open(&path, n - 1).unwrap();
+        std::fs::write(&path, &full[..TABLE_BLOCK * ROW]).unwrap();
+        assert!(t.row(0).is_ok());
+        assert!(matches!(t.row(2 * TABLE_BLOCK), Err(Error::Corrupt { .. })));
+        let mut r = t.rows().unwrap();
+        let read = std::iter::from_fn(|| r.next().transpose()).collect::<Result<Vec<_>>>();
+        assert!(matches!(read, Err(Error::Corrupt { .. })));
+    }
+
+    #[test]
+    fn samples_take_two_bytes_up_to_65535_slots() {
+        for (k, narrow) in [(128, true), (65535, true), (65536, false)] {
+            let mut s = Samples::new(k);
+            assert_eq!(matches!(s, Samples::Narrow(_)), narrow);
+            for v in [0, 1, k as u32] {
+                s.push(v);
+            }
+            assert_eq!((s.get(0), s.get(1), s.get(2), s.len(), s.zeros()), (0, 1, k as u32, 3, 1));
+        }
+    }
+
+    #[test]
+    fn inputs_without_documents_end_where_the_previous_one_did() {
+        let mut ends = vec![0, 3, 0, 0, 7, 0];
+        fill_ends(&mut ends);
+        assert_eq!(ends, [0, 3, 3, 3, 7, 7]);
     }
 
     #[test]

@@ -72,6 +72,29 @@ impl UnionFind {
         }
         reps
     }
+
+    /// [`UnionFind::representatives`], in the memory the sets already take:
+    /// every element's representative, and a free array of the same length
+    /// (what held the sizes).
+    pub(crate) fn into_representatives(mut self) -> (Vec<u32>, Vec<u32>) {
+        let n = self.len() as u32;
+        // every element points at its root; finding later ones only halves
+        // paths, so earlier ones stay on their roots
+        for x in 0..n {
+            let r = self.find(x);
+            self.parent[x as usize] = r;
+        }
+        let mut first = self.size;
+        first.fill(u32::MAX);
+        for x in 0..n as usize {
+            let r = self.parent[x] as usize;
+            if first[r] == u32::MAX {
+                first[r] = x as u32;
+            }
+            self.parent[x] = first[r];
+        }
+        (self.parent, first)
+    }
 }
 
 /// The clusters of a corpus.
@@ -145,14 +168,23 @@ const SIMILARITY_CHUNK: u32 = 1 << 14;
 /// document's similarity to its representative, and the cluster counters
 /// added to `stats`.
 pub(crate) fn finish(
-    mut uf: UnionFind,
+    uf: UnionFind,
     rule: &Rule,
     sigs: &(impl Signatures + ?Sized),
     mut stats: ClusterStats,
 ) -> Result<Clustering> {
     let t = Instant::now();
     let n = sigs.len();
-    let reps = uf.representatives();
+    // per document at the peak: a representative and a similarity
+    let (reps, mut size) = uf.into_representatives();
+    size.fill(0);
+    for &r in &reps {
+        size[r as usize] += 1;
+    }
+    stats.clusters = size.iter().filter(|&&s| s >= 2).count() as u64;
+    stats.duplicates = (0..n).filter(|&d| reps[d] as usize != d).count() as u64;
+    stats.largest_cluster = size.iter().copied().max().unwrap_or(0) as u64;
+    drop(size);
     let k = sigs.num_perm();
     let mut similarity = Vec::with_capacity(n);
     for c in 0..(n as u32).div_ceil(SIMILARITY_CHUNK) {
@@ -174,18 +206,12 @@ pub(crate) fn finish(
             .collect::<Result<_>>()?;
         similarity.extend(chunk);
     }
-    let mut size = vec![0u32; n];
     let mut chained = bitvec![0; n];
     for d in 0..n {
-        let r = reps[d] as usize;
-        size[r] += 1;
         if similarity[d] < rule.threshold {
-            chained.set(r, true);
+            chained.set(reps[d] as usize, true);
         }
     }
-    stats.clusters = size.iter().filter(|&&s| s >= 2).count() as u64;
-    stats.duplicates = (0..n).filter(|&d| reps[d] as usize != d).count() as u64;
-    stats.largest_cluster = size.iter().copied().max().unwrap_or(0) as u64;
     stats.chained_clusters = chained.count_ones() as u64;
     stats.cluster_time = t.elapsed();
     Ok(Clustering { reps, similarity, stats })
@@ -239,7 +265,9 @@ mod tests {
             for &(a, b) in &edges {
                 uf.union(a, b);
             }
-            prop_assert_eq!(uf.representatives(), bfs_reps(n, &edges));
+            let want = bfs_reps(n, &edges);
+            prop_assert_eq!(uf.clone().representatives(), want.clone());
+            prop_assert_eq!(uf.into_representatives().0, want);
         }
     }
 }
