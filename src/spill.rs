@@ -921,7 +921,7 @@ impl Spilled {
         let plan = Plan {
             doubtful_cap: doubtful_cap(self.max_memory),
             skip_joined: true,
-            set_bytes: (self.max_memory / 4) as usize,
+            set_bytes: (self.max_memory / 2) as usize,
         };
         let mut buckets = MergedRuns { merge: Merge::open(&self.runs)?, dir };
         let texts = RecordTexts(Some(self));

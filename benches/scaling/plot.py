@@ -59,7 +59,7 @@ def main():
     a = ap.parse_args()
     rows = list(csv.DictReader(open(a.results)))
     pts = [(int(r["bytes"]), float(r["mb_per_s"])) for r in rows]
-    mem = [(int(r["bytes"]), int(r["bytes_per_doc"])) for r in rows]
+    mem = [(int(r["bytes"]), max(0, int(r["bytes_per_doc"]))) for r in rows]
     ticks = [(r["size"] + ("" if r["mode"] == "memory" else " (spilled)"), int(r["bytes"])) for r in rows]
     svg(os.path.join(a.out_dir, "scaling.svg"), "neardup dedup, realistic corpora, 2 threads: throughput",
         "corpus size (log scale)", "MB/s", [("MB/s", pts, "#d62728")], xlog=True, xticks=ticks, ymax=max(y for _, y in pts) * 1.3)

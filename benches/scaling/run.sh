@@ -26,7 +26,7 @@ for spec in "${specs[@]}"; do
   budget=$([ "$spec" != "$size" ] && echo "${spec#*:}" || echo "")
   corpus="$work/gen-$size.jsonl"
   [ -s "$corpus" ] || "$bin" gen "$seed" --size "$size" -o "$corpus" --planted "$work/gen-$size.planted.jsonl"
-  bytes=$(stat -c %s "$corpus")
+  bytes=$(stat -L -c %s "$corpus")
   n=$(( bytes < 2000000000 ? runs : 1 ))
   sums=()
   for i in $(seq "$n"); do
