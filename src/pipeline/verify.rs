@@ -4,7 +4,8 @@
 //! (memory, spill files, stage files) verifies through this one module.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -250,6 +251,7 @@ impl<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> Linker<'a, S, T> {
         docs.dedup();
         let mut kept: HashMap<u32, Option<Vec<u64>>> = HashMap::new();
         let mut kept_bytes = 0usize;
+        let mut expiry: BinaryHeap<Reverse<(u32, u32)>> = BinaryHeap::new();
         let mut left = Vec::new();
         let mut rest = &pairs[..];
         let set_bytes = |s: &Option<Vec<u64>>| s.as_ref().map_or(0, |v| v.len() * 8 + 48);
@@ -310,18 +312,23 @@ impl<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> Linker<'a, S, T> {
             }
             // keep what a later document still needs, within the budget
             // (always one set, so that every sweep settles something)
-            kept.retain(|d, s| {
-                let keep = last[d] > through;
-                if !keep {
-                    kept_bytes -= set_bytes(s);
+            // (in order of their last partners: a scan of every kept set
+            // per chunk would be quadratic when many small sets fit)
+            while let Some(&Reverse((l, d))) = expiry.peek() {
+                if l > through {
+                    break;
                 }
-                keep
-            });
+                expiry.pop();
+                if let Some(s) = kept.remove(&d) {
+                    kept_bytes -= set_bytes(&s);
+                }
+            }
             for (&d, s) in chunk.iter().zip(fresh) {
                 if last.get(&d).is_some_and(|&l| l > through)
                     && (kept.is_empty() || kept_bytes + set_bytes(&s) <= self.plan.set_bytes)
                 {
                     kept_bytes += set_bytes(&s);
+                    expiry.push(Reverse((last[&d], d)));
                     kept.insert(d, s);
                 }
             }
