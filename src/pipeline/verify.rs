@@ -270,11 +270,10 @@ impl<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> Linker<'a, S, T> {
                     |sh, &d| Ok(texts.text(d)?.map(|t| sh.shingle_set(&t))),
                 )
                 .collect::<Result<_>>()?;
-            // (looked up by position in the sorted chunk, kept in its order:
-            // which sets fit the budget must not depend on a hash order)
             let split = rest.partition_point(|&(_, b)| b <= through);
             let (now, later) = rest.split_at(split);
             rest = later;
+            // this chunk's sets are looked up by position in the sorted chunk
             let set_of = |d: u32| -> Option<Option<&[u64]>> {
                 if let Some(s) = sigs.set(d) {
                     return Some(Some(s));
@@ -310,10 +309,9 @@ impl<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> Linker<'a, S, T> {
                     self.stats.verified_pairs += 1;
                 }
             }
-            // keep what a later document still needs, within the budget
-            // (always one set, so that every sweep settles something)
-            // (in order of their last partners: a scan of every kept set
-            // per chunk would be quadratic when many small sets fit)
+            // drop the sets no later document needs, in order of their last
+            // partners (a scan of every kept set per chunk would be
+            // quadratic when many small sets fit)
             while let Some(&Reverse((l, d))) = expiry.peek() {
                 if l > through {
                     break;
@@ -323,6 +321,9 @@ impl<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> Linker<'a, S, T> {
                     kept_bytes -= set_bytes(&s);
                 }
             }
+            // keep what a later document still needs, within the budget
+            // (always one set, so that every sweep settles something), in
+            // chunk order: which sets fit must not depend on a hash order
             for (&d, s) in chunk.iter().zip(fresh) {
                 if last.get(&d).is_some_and(|&l| l > through)
                     && (kept.is_empty() || kept_bytes + set_bytes(&s) <= self.plan.set_bytes)
