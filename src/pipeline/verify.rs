@@ -30,6 +30,9 @@ const ROUND: usize = 1024;
 /// read back, which stops the run.
 pub(crate) trait TextSource: Sync {
     fn text(&self, d: u32) -> Result<Option<Cow<'_, str>>>;
+    /// A hint that the texts of `docs` are read soon (see
+    /// [`RecordSource::prefetch`]).
+    fn prefetch(&self, _docs: &[u32]) {}
 }
 
 impl<S: AsRef<str> + Sync> TextSource for [S] {
@@ -44,6 +47,12 @@ impl<S: AsRef<str> + Sync> TextSource for [S] {
 pub(crate) struct RecordTexts<'a, R: ?Sized>(pub(crate) Option<&'a R>);
 
 impl<R: RecordSource + ?Sized> TextSource for RecordTexts<'_, R> {
+    fn prefetch(&self, docs: &[u32]) {
+        if let Some(src) = self.0 {
+            src.prefetch(docs);
+        }
+    }
+
     fn text(&self, d: u32) -> Result<Option<Cow<'_, str>>> {
         let Some(src) = self.0 else { return Ok(None) };
         let d = d as usize;
@@ -260,8 +269,13 @@ impl<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> Linker<'a, S, T> {
         // one empty chunk takes every pair
         let chunks: Vec<&[u32]> = if docs.is_empty() { vec![&[]] } else { docs.chunks(ROUND).collect() };
         let n = chunks.len();
-        for (i, chunk) in chunks.into_iter().enumerate() {
+        texts.prefetch(chunks[0]);
+        for (i, &chunk) in chunks.iter().enumerate() {
             let through = if i + 1 == n { u32::MAX } else { chunk[chunk.len() - 1] };
+            // the next chunk's reads go on while this one is shingled
+            if let Some(next) = chunks.get(i + 1) {
+                texts.prefetch(next);
+            }
             // this chunk's texts, read in document order
             let fresh: Vec<Option<Vec<u64>>> = chunk
                 .par_iter()
