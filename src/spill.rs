@@ -289,6 +289,23 @@ impl Table {
         Ok(block)
     }
 
+    /// Start reading the blocks of `docs`' rows that are not cached.
+    fn prefetch(&self, docs: &[u32]) {
+        let Ok(cache) = self.cache.lock() else { return };
+        let mut last = usize::MAX;
+        for &d in docs {
+            let b = d as usize / TABLE_BLOCK;
+            if b == last || d as usize >= self.rows {
+                continue;
+            }
+            last = b;
+            if !cache.iter().any(|(i, _)| *i == b) {
+                let (lo, hi) = (b * TABLE_BLOCK, ((b + 1) * TABLE_BLOCK).min(self.rows));
+                will_need(&self.file, (lo * ROW) as u64, ((hi - lo) * ROW) as u64);
+            }
+        }
+    }
+
     /// Where document `d`'s id is in `ids.bin`.
     fn id_span(&self, d: usize) -> Result<(u64, u64)> {
         let start = if d == 0 { 0 } else { self.row(d - 1)?.id_end };
@@ -986,6 +1003,13 @@ impl Signatures for Spilled {
         Ok(Cow::Owned(le_u32s(&bytes).collect()))
     }
 
+    fn prefetch(&self, docs: &[u32]) {
+        let bytes = 4 * self.num_perm as u64;
+        for &d in docs {
+            will_need(&self.sigs, u64::from(d) * bytes, bytes);
+        }
+    }
+
     fn set(&self, _: u32) -> Option<&[u64]> {
         None
     }
@@ -1031,6 +1055,8 @@ impl RecordSource for Spilled {
     }
 
     fn prefetch(&self, docs: &[u32]) {
+        // the rows first, so that reading them does not wait for each
+        self.table.prefetch(docs);
         for &d in docs {
             // a row or a file that cannot be read fails its read later
             let Ok(p) = self.table.row(d as usize).map(|r| r.place) else { continue };

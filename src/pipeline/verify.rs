@@ -24,6 +24,10 @@ use crate::sketch::estimate;
 /// 1 thread or N.
 const ROUND: usize = 1024;
 
+/// Candidate pairs judged together, their signatures read while the
+/// previous chunk is judged.
+const PAIR_CHUNK: usize = 4096;
+
 /// Gives back a document's text by number, for the exact check of pairs
 /// whose estimate is too close to the threshold to trust. `Ok(None)`: no
 /// text is kept (the estimate decides); an error: the text could not be
@@ -199,8 +203,21 @@ impl<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> Linker<'a, S, T> {
                 }
             }
         } else {
-            let verdicts: Vec<Likeness> =
-                pairs.par_iter().map(|&(a, b)| rule.likeness(sigs, a, b)).collect::<Result<_>>()?;
+            // in chunks, the next chunk's signatures read while this one is judged
+            let chunks: Vec<&[(u32, u32)]> = pairs.chunks(PAIR_CHUNK).collect();
+            let docs = |c: &[(u32, u32)]| -> Vec<u32> { c.iter().flat_map(|&(a, b)| [a, b]).collect() };
+            if let Some(first) = chunks.first() {
+                sigs.prefetch(&docs(first));
+            }
+            let mut verdicts: Vec<Likeness> = Vec::with_capacity(pairs.len());
+            for (i, chunk) in chunks.iter().enumerate() {
+                if let Some(next) = chunks.get(i + 1) {
+                    sigs.prefetch(&docs(next));
+                }
+                let v: Vec<Likeness> =
+                    chunk.par_iter().map(|&(a, b)| rule.likeness(sigs, a, b)).collect::<Result<_>>()?;
+                verdicts.extend(v);
+            }
             for (&(a, b), v) in pairs.iter().zip(verdicts) {
                 match v {
                     Likeness::Surely => {
