@@ -47,6 +47,7 @@ pub mod eval;
 mod hash;
 mod index;
 pub mod io;
+pub mod kernel;
 mod lsh;
 mod normalize;
 mod params;

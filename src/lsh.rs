@@ -7,7 +7,7 @@ use crate::hash::band_hash;
 /// Buckets up to this size emit all their pairs. Larger buckets (boilerplate
 /// shared by many documents) are linked through pivots instead, so their
 /// cost is linear in their size: see [`bucket_pairs`].
-pub(crate) const ALL_PAIRS_MAX: usize = 64;
+pub const ALL_PAIRS_MAX: usize = 64;
 
 /// At most this many pivots are kept per large bucket.
 pub(crate) const MAX_PIVOTS: usize = 32;
@@ -118,6 +118,7 @@ pub(crate) fn bucket_pairs<E>(
     members: &[(u64, u32)],
     judge: &mut dyn FnMut(u32, u32) -> Result<Likeness, E>,
 ) -> Result<Vec<(u32, u32)>, E> {
+    let judge = &mut |a: &u32, b: &u32| judge(*a, *b);
     let m = members.len();
     let mut v = Vec::new();
     if m <= ALL_PAIRS_MAX {
@@ -128,24 +129,53 @@ pub(crate) fn bucket_pairs<E>(
         }
         return Ok(v);
     }
-    let mut pivots: Vec<u32> = Vec::new();
+    let mut pivots = Pivots::default();
     for &(_, d) in members {
+        pivots.push(d, judge, &mut |p, d| v.push((*p, *d)))?;
+    }
+    Ok(v)
+}
+
+/// The pivot walk of a large bucket (see [`bucket_pairs`]), one member at a
+/// time in id order, so that a bucket can be streamed rather than held.
+/// `T` is whatever `judge` needs of a member.
+#[derive(Debug)]
+pub(crate) struct Pivots<T> {
+    pivots: Vec<T>,
+}
+
+impl<T> Default for Pivots<T> {
+    fn default() -> Self {
+        Pivots { pivots: Vec::new() }
+    }
+}
+
+impl<T> Pivots<T> {
+    /// The next member: `pair(pivot, d)` for every pivot `judge` does not
+    /// rule out; `d` becomes a pivot unless it is surely like one of them
+    /// (while there are fewer than [`MAX_PIVOTS`]).
+    pub(crate) fn push<E>(
+        &mut self,
+        d: T,
+        judge: &mut dyn FnMut(&T, &T) -> Result<Likeness, E>,
+        pair: &mut dyn FnMut(&T, &T),
+    ) -> Result<(), E> {
         let mut linked = false;
-        for &p in &pivots {
-            match judge(p, d)? {
+        for p in &self.pivots {
+            match judge(p, &d)? {
                 Likeness::Surely => {
-                    v.push((p, d));
+                    pair(p, &d);
                     linked = true;
                 }
-                Likeness::Maybe => v.push((p, d)),
+                Likeness::Maybe => pair(p, &d),
                 Likeness::No => {}
             }
         }
-        if !linked && pivots.len() < MAX_PIVOTS {
-            pivots.push(d);
+        if !linked && self.pivots.len() < MAX_PIVOTS {
+            self.pivots.push(d);
         }
+        Ok(())
     }
-    Ok(v)
 }
 
 #[cfg(test)]

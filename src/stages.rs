@@ -32,7 +32,6 @@ use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{UInt32Type, UInt64Type};
 use arrow_schema::DataType;
-use rayon::prelude::*;
 
 use crate::dedup::{Dedup, Verify};
 use crate::error::{BadRecord, Error, Result};
@@ -46,7 +45,6 @@ use crate::lsh::{self, LshParams};
 use crate::params::Params;
 use crate::pipeline;
 use crate::pipeline::bucket::SortedKeys;
-use crate::pipeline::cluster::UnionFind;
 use crate::pipeline::signatures::{Sketched, Sketches};
 use crate::pipeline::verify::{Plan, RecordTexts};
 
@@ -705,28 +703,16 @@ pub fn components(edges_dir: &Path, out_dir: &Path) -> Result<ComponentsReport> 
             Ok(())
         })?;
     }
-    let mut ids: Vec<u64> = edges.iter().flat_map(|&(a, b)| [a, b]).collect();
-    ids.par_sort_unstable();
-    ids.dedup();
-    if ids.len() >= u32::MAX as usize {
-        return Err(Error::Unsupported("more than 2^32 documents in the edges for one machine".into()));
-    }
-    let dense = |x: u64| ids.binary_search(&x).unwrap_or(0) as u32;
-    let mut uf = UnionFind::new(ids.len());
-    for &(a, b) in &edges {
-        uf.union(dense(a), dense(b));
-    }
-    // ids are sorted, so the smallest dense number is the smallest id
-    let reps = uf.representatives();
+    let (ids, reps) = crate::kernel::components(&edges)?;
     let mut report = ComponentsReport { edges: edges.len() as u64, ..ComponentsReport::default() };
     create_dir(out_dir)?;
     let path = out_dir.join("components.parquet");
     let fields = [("doc_id", Kind::U64), ("cluster_id", Kind::U64)];
     let mut out = Table::create(&path, &[], &fields)?;
-    for (d, &r) in reps.iter().enumerate() {
-        out.push(&[Cell::U64(ids[d]), Cell::U64(ids[r as usize])])?;
+    for (&d, &r) in ids.iter().zip(&reps) {
+        out.push(&[Cell::U64(d), Cell::U64(r)])?;
         report.clustered += 1;
-        if r as usize == d {
+        if r == d {
             report.clusters += 1;
         } else {
             report.duplicates += 1;
