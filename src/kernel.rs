@@ -202,11 +202,6 @@ impl Kernel {
         similarity >= self.dedup.threshold()
     }
 
-    /// A walk over a bucket's members in id order.
-    pub fn bucket_walk(&self) -> BucketWalk<'_> {
-        BucketWalk { kernel: self, members: Vec::new(), pivots: None }
-    }
-
     fn rule(&self) -> Rule {
         self.dedup.rule()
     }
@@ -217,9 +212,8 @@ impl Kernel {
 /// most [`ALL_PAIRS_MAX`] members, then the pivot walk of `dedup` over the
 /// whole bucket. [`BucketWalk::finish`] ends a bucket; the walk can then
 /// take the next.
-#[derive(Debug)]
-pub struct BucketWalk<'k> {
-    kernel: &'k Kernel,
+#[derive(Debug, Default)]
+pub struct BucketWalk {
     /// The first members, while the bucket may still be small.
     members: Vec<Member>,
     pivots: Option<Pivots<Member>>,
@@ -232,20 +226,27 @@ struct Member {
     samples: u32,
 }
 
-impl BucketWalk<'_> {
-    /// The next member (ids ascending): the pairs `(earlier, later)` it
-    /// settles now go to `pairs`.
-    pub fn push(&mut self, doc: u64, blob: &[u8], samples: u32, pairs: &mut Vec<(u64, u64)>) -> Result<()> {
-        let m = Member { doc, slots: self.kernel.slots(blob)?, samples };
+impl BucketWalk {
+    /// The next member (ids ascending), with `kernel`'s parameters: the
+    /// pairs `(earlier, later)` it settles now go to `pairs`.
+    pub fn push(
+        &mut self,
+        kernel: &Kernel,
+        doc: u64,
+        blob: &[u8],
+        samples: u32,
+        pairs: &mut Vec<(u64, u64)>,
+    ) -> Result<()> {
+        let m = Member { doc, slots: kernel.slots(blob)?, samples };
         if let Some(p) = &mut self.pivots {
-            return walk(self.kernel, p, m, pairs);
+            return walk(kernel, p, m, pairs);
         }
         self.members.push(m);
         if self.members.len() > ALL_PAIRS_MAX {
             // a large bucket: the walk over every member from the first
             let mut p = Pivots::default();
             for m in std::mem::take(&mut self.members) {
-                walk(self.kernel, &mut p, m, pairs)?;
+                walk(kernel, &mut p, m, pairs)?;
             }
             self.pivots = Some(p);
         }
@@ -350,9 +351,9 @@ mod tests {
             let s = k.sign(&refs);
             let bl = k.blob_len();
             let mut got = Vec::new();
-            let mut w = k.bucket_walk();
+            let mut w = BucketWalk::default();
             for d in 0..n {
-                w.push(d as u64 * 3, &s.blobs[d * bl..(d + 1) * bl], s.samples[d], &mut got).unwrap();
+                w.push(&k, d as u64 * 3, &s.blobs[d * bl..(d + 1) * bl], s.samples[d], &mut got).unwrap();
             }
             w.finish(&mut got);
             got.sort_unstable();

@@ -1,5 +1,5 @@
 from os import PathLike
-from typing import Iterable, List, Optional, Sequence, Tuple, TypedDict, Union
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, TypedDict, Union, overload
 
 INDEX_FORMAT_VERSION: int
 
@@ -56,12 +56,16 @@ class Index:
     def __contains__(self, id: str) -> bool: ...
     def __len__(self) -> int: ...
 
+class BadRecordsWarning(UserWarning): ...
+
+@overload
 def dedup(
     texts: Sequence[str],
     threshold: float = 0.8,
     ngram: int = 5,
     num_perm: int = 128,
     *,
+    column: None = None,
     char_ngram: Optional[int] = None,
     seed: int = 0,
     sketch: str = "oph",
@@ -72,12 +76,33 @@ def dedup(
 ) -> List[int]:
     """One label per text: the position of its cluster's representative."""
 
-def passages(
-    texts: Sequence[str],
+@overload
+def dedup(
+    texts: Any,
+    threshold: float = 0.8,
+    ngram: int = 5,
+    num_perm: int = 128,
     *,
-    against: Optional[Sequence[str]] = None,
+    column: str,
+    char_ngram: Optional[int] = None,
+    seed: int = 0,
+    sketch: str = "oph",
+    verify: str = "estimate",
+    bands: Optional[int] = None,
+    rows: Optional[int] = None,
+    threads: Optional[int] = None,
+) -> Any:
+    """Arrow data: a pyarrow Table of ``cluster`` and ``similarity``, one row per input row."""
+
+def passages(
+    texts: Any,
+    *,
+    column: Optional[str] = None,
+    against: Optional[Any] = None,
+    against_column: Optional[str] = None,
     min_words: int = 8,
     within: bool = False,
     threads: Optional[int] = None,
-) -> List[Passage]:
-    """Repeated spans (character offsets) with their earlier occurrence."""
+) -> Any:
+    """Repeated spans (character offsets) with their earlier occurrence: a list of
+    dicts, or a pyarrow Table for Arrow data."""

@@ -6,7 +6,13 @@
 //! Python threads run meanwhile. Errors become `ValueError` (bad arguments,
 //! an id inserted twice) or `OSError` (files, damaged index files).
 
+mod arrow;
+mod kernel;
+
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array};
 
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
@@ -247,6 +253,133 @@ fn dedup(
     Ok(clustering.representatives().iter().map(|&r| r as usize).collect())
 }
 
+/// `dedup` over column `column` of Arrow data (see `neardup.dedup`): a
+/// batch of `cluster` (the row of each row's representative) and
+/// `similarity` (null for a null text, which is a bad record and its own
+/// cluster), and the number of null texts.
+#[pyfunction]
+#[pyo3(signature = (data, column, threshold=0.8, ngram=5, num_perm=128, *, char_ngram=None, seed=0,
+                    sketch="oph", verify="estimate", bands=None, rows=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn _dedup_arrow(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    column: &str,
+    threshold: f64,
+    ngram: u32,
+    num_perm: u32,
+    char_ngram: Option<u32>,
+    seed: u64,
+    sketch: &str,
+    verify: &str,
+    bands: Option<u32>,
+    rows: Option<u32>,
+    threads: Option<usize>,
+) -> PyResult<(arrow::PyBatch, usize)> {
+    let d = builder(threshold, ngram, num_perm, char_ngram, seed, sketch, verify, bands, rows, threads)?
+        .build()
+        .map_err(to_py)?;
+    let (_, batches) = arrow::import_batches(data)?;
+    let mut texts: Vec<Option<&str>> = Vec::new();
+    for b in &batches {
+        texts.extend(arrow::strings(arrow::column(b, column)?, column)?);
+    }
+    let bad = texts.iter().filter(|t| t.is_none()).count();
+    let plain: Vec<&str> = texts.iter().map(|t| t.unwrap_or("")).collect();
+    let clustering = py.detach(|| d.cluster_texts(&plain)).map_err(to_py)?;
+    let reps: Vec<i64> = clustering.representatives().iter().map(|&r| i64::from(r)).collect();
+    let sims: Float64Array =
+        clustering.similarities().iter().zip(&texts).map(|(&s, t)| t.map(|_| s)).collect();
+    let columns: Vec<(&str, ArrayRef)> =
+        vec![("cluster", Arc::new(Int64Array::from(reps))), ("similarity", Arc::new(sims))];
+    Ok((arrow::PyBatch::new(columns)?, bad))
+}
+
+/// `passages` over column `column` of Arrow data (see `neardup.passages`):
+/// a batch of `doc`, `start`, `end`, `words`, `source_doc`, `source_start`,
+/// `source_end` (character offsets), and the number of null texts (read as
+/// empty).
+#[pyfunction]
+#[pyo3(signature = (data, column, *, against=None, against_column=None, min_words=8, within=false, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn _passages_arrow(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    column: &str,
+    against: Option<&Bound<'_, PyAny>>,
+    against_column: Option<&str>,
+    min_words: usize,
+    within: bool,
+    threads: Option<usize>,
+) -> PyResult<(arrow::PyBatch, usize)> {
+    if within && against.is_some() {
+        return Err(PyValueError::new_err("within and against exclude each other"));
+    }
+    let mut b =
+        PassageBuilder::new().min_words(min_words).scope(if within { Scope::Within } else { Scope::Corpus });
+    if let Some(t) = threads {
+        b = b.threads(t);
+    }
+    let finder = b.build().map_err(to_py)?;
+    let read = |obj: &Bound<'_, PyAny>, col: &str| -> PyResult<Vec<arrow_array::RecordBatch>> {
+        Ok(arrow::import_batches(obj)?.1).and_then(|bs| {
+            for b in &bs {
+                arrow::column(b, col)?;
+            }
+            Ok(bs)
+        })
+    };
+    let batches = read(data, column)?;
+    let ref_col = against_column.unwrap_or(column);
+    let ref_batches = match against {
+        Some(obj) => Some(read(obj, ref_col)?),
+        None => None,
+    };
+    let mut texts: Vec<&str> = Vec::new();
+    let mut bad = 0;
+    for b in &batches {
+        for t in arrow::strings(arrow::column(b, column)?, column)? {
+            bad += usize::from(t.is_none());
+            texts.push(t.unwrap_or(""));
+        }
+    }
+    let mut refs: Vec<&str> = Vec::new();
+    for b in ref_batches.iter().flatten() {
+        for t in arrow::strings(arrow::column(b, ref_col)?, ref_col)? {
+            bad += usize::from(t.is_none());
+            refs.push(t.unwrap_or(""));
+        }
+    }
+    let found = py.detach(|| match ref_batches {
+        Some(_) => finder.find_against(&texts, &refs),
+        None => finder.find_texts(&texts),
+    });
+    let sources: &[&str] = if against.is_some() { &refs } else { &texts };
+    let (tx, sx): (Vec<CharOffsets>, Vec<CharOffsets>) = (
+        texts.iter().map(|t| CharOffsets::new(t)).collect(),
+        sources.iter().map(|t| CharOffsets::new(t)).collect(),
+    );
+    let mut cols: [Vec<i64>; 7] = Default::default();
+    for p in &found {
+        let (t, s) = (&tx[p.doc as usize], &sx[p.source_doc as usize]);
+        for (c, v) in cols.iter_mut().zip([
+            p.doc as usize,
+            t.at(p.start),
+            t.at(p.end),
+            p.words,
+            p.source_doc as usize,
+            s.at(p.source_start),
+            s.at(p.source_end),
+        ]) {
+            c.push(v as i64);
+        }
+    }
+    let names = ["doc", "start", "end", "words", "source_doc", "source_start", "source_end"];
+    let columns: Vec<(&str, ArrayRef)> =
+        names.into_iter().zip(cols).map(|(n, c)| (n, Arc::new(Int64Array::from(c)) as ArrayRef)).collect();
+    Ok((arrow::PyBatch::new(columns)?, bad))
+}
+
 /// Byte offset -> character offset, for one text (free for ASCII text).
 struct CharOffsets<'a> {
     text: &'a str,
@@ -316,6 +449,12 @@ fn _neardup(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyIndex>()?;
     m.add_function(wrap_pyfunction!(dedup, m)?)?;
     m.add_function(wrap_pyfunction!(passages, m)?)?;
+    m.add_function(wrap_pyfunction!(_dedup_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(_passages_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(kernel::components, m)?)?;
+    m.add_class::<kernel::PyKernel>()?;
+    m.add_class::<kernel::PyBucketWalker>()?;
+    m.add_class::<arrow::PyBatch>()?;
     m.add("INDEX_FORMAT_VERSION", neardup::Index::FORMAT_VERSION)?;
     Ok(())
 }

@@ -171,3 +171,47 @@ def test_no_gil_held_during_long_calls():
     worker.join()
     assert len(index) == len(pages)
     assert any(0 < n < len(pages) for n in seen), sorted(seen)[:5]
+
+
+def test_arrow_tables_batches_and_pandas_give_what_lists_give():
+    pa = pytest.importorskip("pyarrow")
+    rows = small_corpus()
+    texts = [t for _, t in rows]
+    labels = neardup.dedup(texts)
+    table = pa.table({"id": [i for i, _ in rows], "body": texts})
+    got = neardup.dedup(table, column="body")
+    assert got.column_names == ["cluster", "similarity"]
+    assert got.column("cluster").to_pylist() == labels
+    sims = got.column("similarity").to_pylist()
+    assert all(s == 1.0 for s, lab, i in zip(sims, labels, range(len(labels))) if lab == i)
+    assert all(0.0 < s <= 1.0 for s in sims)
+    assert neardup.dedup(table.to_batches()[0], column="body").column("cluster").to_pylist() == labels
+    # a stream of several batches, and a string_view / large_string column
+    two = pa.Table.from_batches(table.to_batches(max_chunksize=5))
+    assert neardup.dedup(two, column="body").column("cluster").to_pylist() == labels
+    big = table.cast(pa.schema([("id", pa.string()), ("body", pa.large_string())]))
+    assert neardup.dedup(big, column="body").column("cluster").to_pylist() == labels
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"body": texts})
+    if hasattr(frame, "__arrow_c_stream__"):
+        assert neardup.dedup(frame, column="body").column("cluster").to_pylist() == labels
+    found = neardup.passages(table, column="body", min_words=8)
+    want = neardup.passages(texts, min_words=8)
+    assert found.to_pylist() == want
+
+
+def test_arrow_input_errors_are_named():
+    pa = pytest.importorskip("pyarrow")
+    table = pa.table({"body": ["a b c d e f g h", None], "n": [1, 2]})
+    with pytest.raises(ValueError, match='no column "text"'):
+        neardup.dedup(table, column="text")
+    with pytest.raises(TypeError, match='"n" holds Int64, not strings'):
+        neardup.dedup(table, column="n")
+    with pytest.raises(ValueError, match="column="):
+        neardup.dedup(table)
+    with pytest.warns(neardup.BadRecordsWarning, match="1 rows have a null 'body'"):
+        got = neardup.dedup(table, column="body")
+    assert got.column("cluster").to_pylist() == [0, 1]
+    assert got.column("similarity").to_pylist() == [1.0, None]
+    with pytest.raises(TypeError, match="expected Arrow data"):
+        neardup._neardup._dedup_arrow(object(), "body")
