@@ -5,11 +5,11 @@
 //! similarity to a representative, and union-find over edges.
 //!
 //! Each step is the one `dedup` and the stage commands run: the same
-//! normalization, sketch and band keys, the same pivot walk
-//! ([`crate::lsh::Pivots`]), the same likeness rule and exact Jaccard. An
-//! engine that pairs every bucket's members as [`Kernel::bucket_pairs_all`]
-//! says (all pairs of a bucket of at most [`ALL_PAIRS_MAX`] members, the
-//! pivot walk of a larger one in id order), links the pairs that
+//! normalization, sketch and band keys, the same pivot walk of large
+//! buckets, the same likeness rule and exact Jaccard. An engine that pairs
+//! every bucket's members as [`BucketWalk`] does (all pairs of a bucket of at
+//! most [`ALL_PAIRS_MAX`] members, the pivot walk of a larger one in id
+//! order), links the pairs that
 //! [`Kernel::judge`] calls sure and the doubtful ones whose
 //! [`Kernel::jaccard`] reaches the threshold, and takes connected
 //! components gets the clusters of `dedup`.

@@ -6,7 +6,7 @@ use crate::hash::band_hash;
 
 /// Buckets up to this size emit all their pairs. Larger buckets (boilerplate
 /// shared by many documents) are linked through pivots instead, so their
-/// cost is linear in their size: see [`bucket_pairs`].
+/// cost is linear in their size (see `bucket_pairs`).
 pub const ALL_PAIRS_MAX: usize = 64;
 
 /// At most this many pivots are kept per large bucket.

@@ -37,7 +37,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, Optional
 
-__all__ = ["dedup", "filter", "sign", "link", "components", "Signed", "SUPPORTED_SPARK", "BadRecordsWarning"]
+__all__ = ["dedup", "filter", "sign", "candidates", "link", "components", "clusters", "Signed", "SUPPORTED_SPARK", "BadRecordsWarning"]
 
 #: Spark versions this module is tested with (major, minor), inclusive.
 SUPPORTED_SPARK = ((3, 5), (4, 1))
@@ -229,17 +229,18 @@ def candidates(signed: Signed):
     return small_pairs.unionByName(large_pairs).distinct()
 
 
-def link(signed: Signed):
-    """The edges ``(a, b)``: candidate pairs linked as ``dedup`` links them
-    (sure from the signatures, or doubtful and at or above the threshold by
-    exact Jaccard of the texts; every candidate from the texts with
-    ``verify="exact"``)."""
+def link(signed: Signed, cands=None):
+    """The edges ``(a, b)``: candidate pairs (`cands`, by default
+    ``candidates(signed)``) linked as ``dedup`` links them (sure from the
+    signatures, or doubtful and at or above the threshold by exact Jaccard of
+    the texts; every candidate from the texts with ``verify="exact"``)."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     params, threads = signed.params, signed.threads
     k = _kernel(params, 1)
-    cands = candidates(signed)
+    if cands is None:
+        cands = candidates(signed)
     settle_schema = T.StructType([
         T.StructField("a", T.LongType(), False), T.StructField("b", T.LongType(), False),
         T.StructField("similarity", T.DoubleType(), False), T.StructField("linked", T.ByteType(), False),
@@ -376,12 +377,19 @@ def dedup(df, text_col: str = "text", id_col: Optional[str] = "id", threshold: f
     `threads` is the Rust threads per task (1: one per Spark core, the
     usual setting). `driver_edges`: see `components`.
     """
-    from pyspark.sql import functions as F
 
     signed = sign(df, text_col, id_col, threshold, ngram, num_perm, char_ngram=char_ngram, seed=seed,
                   sketch=sketch, verify=verify, bands=bands, rows=rows, threads=threads)
     _report_bad(signed, strict)
     comps = components(link(signed), driver_edges=driver_edges)
+    return clusters(signed, comps, ordered=ordered)
+
+
+def clusters(signed: Signed, comps, *, ordered: bool = True):
+    """``(id, cluster, similarity)`` for every signed row, from the
+    components (see `dedup`)."""
+    from pyspark.sql import functions as F
+
     pairs = comps.where(F.col("doc_id") != F.col("cluster_id")).select(
         F.col("doc_id").alias("a"), F.col("cluster_id").alias("b"))
     sims = _similarities(signed, pairs)
