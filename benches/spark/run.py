@@ -64,6 +64,9 @@ def main():
     ap.add_argument("corpus")
     ap.add_argument("--master", default="local-cluster[2,1,2048]")
     ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "..", "target", "release", "neardup"))
+    ap.add_argument("--executor-memory", default="1536m", help="heap of each executor JVM (the workers of "
+                    "local-cluster[2,1,2048] have 2048 MB)")
+    ap.add_argument("--arrow-batch", type=int, default=10000, help="rows per Arrow batch to the Python workers")
     ap.add_argument("--partitions", type=int, default=0, help="shuffle partitions (default: 4 per core)")
     args = ap.parse_args()
 
@@ -79,7 +82,8 @@ def main():
         SparkSession.builder.master(args.master).appName("neardup-bench")
         .config("spark.ui.port", "4077").config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1").config("spark.sql.shuffle.partitions", str(parts))
-        .config("spark.driver.memory", "4g").config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.driver.memory", "4g").config("spark.executor.memory", args.executor_memory).config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(args.arrow_batch))
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")

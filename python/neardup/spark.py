@@ -43,8 +43,10 @@ __all__ = ["dedup", "filter", "sign", "candidates", "link", "components", "clust
 SUPPORTED_SPARK = ((3, 5), (4, 1))
 _MIN_PYARROW = (14, 0)
 
-#: Edges collected to the driver for union-find at most (about 40 bytes per
-#: edge there, measured with ``benches/spark``); above, star rounds in Spark.
+#: Edges collected to the driver for union-find at most: about 90 bytes per
+#: edge at its peak there (``benches/spark/edge_bytes.py``: 89.5 for 10 M
+#: edges), so 4.5 GB of driver memory at this default; above, star rounds
+#: in Spark.
 DRIVER_EDGES = 50_000_000
 
 _PARAM_NAMES = ("threshold", "ngram", "num_perm", "char_ngram", "seed", "sketch", "verify", "bands", "rows")
@@ -130,8 +132,8 @@ def sign(df, text_col: str = "text", id_col: Optional[str] = "id", threshold: fl
     index in the high bits and the row's place in it in the low ones, so it
     orders rows as the DataFrame does, and a DataFrame read again in the same
     way numbers its rows the same. With ``persist`` (the default), the
-    numbered rows are kept (memory and disk) for the later stages, so that
-    the input is read once.
+    numbered and the signed rows are kept for the later stages (on disk),
+    so that the input is read once.
     """
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
@@ -152,7 +154,8 @@ def sign(df, text_col: str = "text", id_col: Optional[str] = "id", threshold: fl
         F.monotonically_increasing_id().alias("doc_id"), id_expr.alias("id"), F.col(text_col).alias("text")
     )
     if persist:
-        numbered = numbered.persist(StorageLevel.MEMORY_AND_DISK)
+        # the texts on disk: held in executor memory they crowd the heap
+        numbered = numbered.persist(StorageLevel.DISK_ONLY)
     id_type = numbered.schema["id"].dataType
     schema = T.StructType([
         T.StructField("doc_id", T.LongType()),
@@ -176,7 +179,8 @@ def sign(df, text_col: str = "text", id_col: Optional[str] = "id", threshold: fl
 
     docs = numbered.mapInArrow(sign_batches, schema)
     if persist:
-        docs = docs.persist(StorageLevel.MEMORY_AND_DISK)
+        # on disk too: the heap is for the shuffles and the Arrow buffers
+        docs = docs.persist(StorageLevel.DISK_ONLY)
     fp = _kernel(params, 1).fingerprint
     return Signed(docs=docs, texts=numbered.select("doc_id", "text"), params=params, fingerprint=fp,
                   threads=threads)
