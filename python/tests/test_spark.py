@@ -205,17 +205,17 @@ def test_star_rounds_and_driver_union_find_equal_union_find(spark, name):
 
 
 def test_a_boilerplate_bucket_of_100000_members(spark, tmp_path):
-    # one licence text shared by 98,000 documents, another by 2,000: every
-    # band has a bucket of 98,000 members, streamed through the pivot walk,
+    # one licence text shared by 100,000 documents, another by 2,000: every
+    # band has a bucket of 100,000 members, streamed through the pivot walk,
     # never held as a list (long enough texts that copies are surely alike:
     # the walk then pairs each member with its first pivot only)
     a = " ".join(f"licence clause{j} of the terms and conditions" for j in range(45))
     b = " ".join(f"cookie notice {j} about your privacy settings here" for j in range(45))
-    rows = [(f"d{n}", b if n % 50 == 7 else a) for n in range(100_000)]
+    rows = [(f"d{n}", b if n % 51 == 7 else a) for n in range(102_000)]
     path = tmp_path / "boiler.jsonl"
     path.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in rows))
     want = cli_clusters(path, "--num-perm", "64")
     got = spark_clusters(frame(spark, rows, 4), num_perm=64)
     assert got == want
-    assert sum(1 for _, c, _ in got if c == "d0") == 98_000
+    assert sum(1 for _, c, _ in got if c == "d0") == 100_000
     assert sum(1 for _, c, _ in got if c == "d7") == 2_000
