@@ -37,6 +37,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, Optional
 
+from neardup import BadRecordsWarning
+
 __all__ = ["dedup", "filter", "sign", "candidates", "link", "components", "clusters", "Signed", "SUPPORTED_SPARK", "BadRecordsWarning"]
 
 #: Spark versions this module is tested with (major, minor), inclusive.
@@ -50,10 +52,6 @@ _MIN_PYARROW = (14, 0)
 DRIVER_EDGES = 50_000_000
 
 _PARAM_NAMES = ("threshold", "ngram", "num_perm", "char_ngram", "seed", "sketch", "verify", "bands", "rows")
-
-
-class BadRecordsWarning(UserWarning):
-    """Rows whose text is null: each is kept as its own cluster."""
 
 
 def _version(s: str):
