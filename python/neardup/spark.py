@@ -303,7 +303,8 @@ def _to_arrow(df):
 
 
 def _from_arrow(spark, table, schema):
-    if hasattr(spark, "createDataFrame") and _version(spark.version) >= (4, 0):
+    """A DataFrame of a pyarrow Table (Spark 4 takes it as it is; 3.5 through pandas)."""
+    if _version(spark.version) >= (4, 0):
         return spark.createDataFrame(table, schema=schema)
     return spark.createDataFrame(table.to_pandas(), schema=schema)
 
