@@ -20,10 +20,11 @@ use crate::lsh::LshParams;
 use crate::params::{PARAMS_VERSION, Params};
 use crate::pipeline;
 use crate::pipeline::bucket::BandKeys;
-use crate::pipeline::cluster::Clustering;
+use crate::pipeline::cluster::{ClusterMode, Clustering, Keep, Shape};
 use crate::pipeline::signatures::{SMALL_SET_MAX, Sketched, Sketches, small_set};
 use crate::pipeline::verify::{Plan, RecordTexts, Rule, TextSource};
 use crate::pool::Pool;
+use crate::progress::ProgressFn;
 use crate::report::SpillSummary;
 use crate::shingle::{ShingleKind, Shingler};
 use crate::sketch::{SKETCH_FORMAT_VERSION, SketchKind, SketchParams, Sketcher};
@@ -54,9 +55,12 @@ pub struct DedupBuilder {
     banding: Option<LshParams>,
     weights: (f64, f64),
     verify: Verify,
+    cluster: ClusterMode,
+    keep: Keep,
     threads: Option<usize>,
     read: ReadOptions,
     strict: bool,
+    progress: ProgressFn,
 }
 
 impl Default for DedupBuilder {
@@ -70,9 +74,12 @@ impl Default for DedupBuilder {
             banding: None,
             weights: (0.02, 0.98),
             verify: Verify::default(),
+            cluster: ClusterMode::default(),
+            keep: Keep::default(),
             threads: None,
             read: ReadOptions::default(),
             strict: false,
+            progress: ProgressFn::default(),
         }
     }
 }
@@ -139,6 +146,28 @@ impl DedupBuilder {
         self
     }
 
+    /// How clusters are made of the verified pairs. By default,
+    /// [`ClusterMode::Star`]: a document is removed only when it reaches
+    /// the threshold to the document that is kept.
+    pub fn cluster(mut self, mode: ClusterMode) -> Self {
+        self.cluster = mode;
+        self
+    }
+
+    /// Which document of a cluster is kept. By default, [`Keep::First`]:
+    /// the first in input order.
+    pub fn keep(mut self, keep: Keep) -> Self {
+        self.keep = keep;
+        self
+    }
+
+    /// Where the long steps after reading (bucketing, settling, star
+    /// clusters, writing) report their progress. By default, nowhere.
+    pub fn progress(mut self, progress: ProgressFn) -> Self {
+        self.progress = progress;
+        self
+    }
+
     /// Worker threads. By default, rayon's global pool (all cores).
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = Some(n);
@@ -188,7 +217,18 @@ impl DedupBuilder {
             shingle: self.shingle,
             version: SKETCH_FORMAT_VERSION,
         };
-        Ok(Params { version: PARAMS_VERSION, threshold: self.threshold, sketch, lsh, verify: self.verify })
+        if self.keep.field().is_some_and(str::is_empty) {
+            return Err(Error::param("the keep policy's field name is empty"));
+        }
+        Ok(Params {
+            version: PARAMS_VERSION,
+            threshold: self.threshold,
+            sketch,
+            lsh,
+            verify: self.verify,
+            cluster: self.cluster,
+            keep: self.keep.clone(),
+        })
     }
 
     /// Check the parameters and build.
@@ -198,13 +238,16 @@ impl DedupBuilder {
             return Err(Error::param("the text field name is empty"));
         }
         let pool = Pool::new(self.threads)?;
+        let mut read = self.read;
+        read.keep = (params.keep != Keep::First).then(|| params.keep.clone());
         Ok(Dedup {
             sketcher: Sketcher::new(params.sketch),
             params,
             lsh_chosen: self.banding.is_none(),
-            read: self.read,
+            read,
             strict: self.strict,
             pool,
+            progress: self.progress,
         })
     }
 }
@@ -218,6 +261,7 @@ pub struct Dedup {
     read: ReadOptions,
     strict: bool,
     pool: Pool,
+    progress: ProgressFn,
 }
 
 /// The documents of a corpus, sketched and ready to cluster: in memory
@@ -228,6 +272,8 @@ pub struct Corpus {
     tally: Tally,
     empty: usize,
     read_time: Duration,
+    /// Where writing reports its progress (the deduplicator's).
+    progress: ProgressFn,
 }
 
 /// Where a corpus's signatures, ids and records are kept.
@@ -252,8 +298,8 @@ pub enum Resumed {
 }
 
 impl Corpus {
-    pub(crate) fn spilled(s: Spilled, tally: Tally, read_time: Duration) -> Corpus {
-        Corpus { empty: s.empty_documents(), store: Store::Spilled(s), tally, read_time }
+    pub(crate) fn spilled(s: Spilled, tally: Tally, read_time: Duration, progress: ProgressFn) -> Corpus {
+        Corpus { empty: s.empty_documents(), store: Store::Spilled(s), tally, read_time, progress }
     }
 
     fn records(&self) -> &dyn RecordSource {
@@ -283,6 +329,12 @@ impl Corpus {
     /// The id of document `i` (input order).
     pub fn id(&self, i: usize) -> Result<Cow<'_, str>> {
         self.ids().id(i)
+    }
+
+    /// Documents without a usable value of the keep policy's field (a
+    /// number or a timestamp): they are kept last.
+    pub fn keep_missing(&self) -> u64 {
+        self.tally.keep_missing
     }
 
     /// The records that could not be used, in input order.
@@ -365,7 +417,11 @@ impl Corpus {
         let (reps, sims) = (clustering.representatives(), clustering.similarities());
         // representatives' ids, looked up once per cluster (a bounded cache)
         let mut rep_ids: HashMap<u32, String> = HashMap::new();
+        let n = reps.len() as u64;
         ids.for_each_id(&mut |d, id| {
+            if d % 4096 == 0 {
+                self.progress.report("write", d as u64, n, "docs");
+            }
             let rep = reps[d];
             if rep as usize == d {
                 return out.push(id, id, sims[d]);
@@ -387,7 +443,13 @@ impl Corpus {
     /// Parquet inputs give the kept rows in their schema.
     pub fn write_deduplicated(&self, clustering: &Clustering, path: &Path) -> Result<()> {
         let records = self.records();
-        write_records(records, path, |d| clustering.is_kept(d).then(|| records.record(d)))
+        let n = records.len() as u64;
+        write_records(records, path, |d| {
+            if d % 4096 == 0 {
+                self.progress.report("write", d as u64, n, "docs");
+            }
+            clustering.is_kept(d).then(|| records.record(d))
+        })
     }
 }
 
@@ -484,6 +546,11 @@ impl Dedup {
         &self.read
     }
 
+    /// Where the long steps report their progress.
+    pub(crate) fn progress(&self) -> &ProgressFn {
+        &self.progress
+    }
+
     /// Whether a bad record stops the run.
     pub(crate) fn is_strict(&self) -> bool {
         self.strict
@@ -574,16 +641,22 @@ impl Dedup {
         })?;
         let tally = std::mem::take(&mut loaded.tally);
         let empty = sketches.empty_documents();
-        Ok(Corpus { store: Store::Memory { loaded, sketches }, tally, empty, read_time: start.elapsed() })
+        Ok(Corpus {
+            store: Store::Memory { loaded, sketches },
+            tally,
+            empty,
+            read_time: start.elapsed(),
+            progress: self.progress.clone(),
+        })
     }
 
     /// Cluster a read corpus.
     pub fn cluster(&self, corpus: &Corpus) -> Result<Clustering> {
         match &corpus.store {
-            Store::Memory { loaded, sketches } => {
-                self.pool.install(|| self.cluster_in_memory(sketches, &RecordTexts(Some(loaded))))
-            }
-            Store::Spilled(s) => s.cluster(self),
+            Store::Memory { loaded, sketches } => self.pool.install(|| {
+                self.cluster_in_memory(sketches, &RecordTexts(Some(loaded)), &corpus.tally.prefs)
+            }),
+            Store::Spilled(s) => s.cluster(self, &corpus.tally.prefs),
         }
     }
 
@@ -600,7 +673,18 @@ impl Dedup {
             for s in sketched {
                 sk.push(s);
             }
-            self.cluster_in_memory(&sk, texts)
+            let prefs: Vec<f64> = match &self.params.keep {
+                Keep::First => Vec::new(),
+                keep @ (Keep::Longest | Keep::Shortest) => {
+                    texts.iter().map(|t| keep.preference(t.as_ref().len() as u64, None)).collect()
+                }
+                keep => {
+                    return Err(Error::Unsupported(format!(
+                        "keep {keep}: texts alone have no fields; read records (JSONL, Parquet, WARC) instead"
+                    )));
+                }
+            };
+            self.cluster_in_memory(&sk, texts, &prefs)
         })
     }
 
@@ -609,13 +693,21 @@ impl Dedup {
         Rule { threshold: self.params.threshold, shingle: self.sketcher.params().shingle }
     }
 
+    /// How the clusters are shaped, given every document's keep preference
+    /// (empty: the first is kept) and the bytes of sets star clustering may
+    /// keep while it settles members from their texts.
+    pub(crate) fn shape<'a>(&self, prefs: &'a [f64], set_bytes: usize) -> Shape<'a> {
+        Shape { mode: self.params.cluster, prefs: (!prefs.is_empty()).then_some(prefs), set_bytes }
+    }
+
     /// Bucket, verify and cluster signatures held in memory.
     pub(crate) fn cluster_in_memory(
         &self,
         sk: &Sketches,
         texts: &(impl TextSource + ?Sized),
+        prefs: &[f64],
     ) -> Result<Clustering> {
-        self.cluster_with_plan(sk, texts, Plan::IN_MEMORY)
+        self.cluster_with_plan(sk, texts, prefs, Plan::IN_MEMORY)
     }
 
     /// As [`Dedup::cluster_in_memory`], with another plan.
@@ -623,10 +715,12 @@ impl Dedup {
         &self,
         sk: &Sketches,
         texts: &(impl TextSource + ?Sized),
+        prefs: &[f64],
         plan: Plan,
     ) -> Result<Clustering> {
         let mut keys = BandKeys { lsh: self.params.lsh, sigs: sk };
-        pipeline::run(&self.rule(), sk, &mut keys, texts, plan)
+        let shape = self.shape(prefs, plan.set_bytes);
+        pipeline::run(&self.rule(), sk, &mut keys, texts, plan, shape, &self.progress)
     }
 }
 
@@ -706,7 +800,7 @@ mod tests {
         }
         // room for one set: a sweep settles the pairs of one earlier document
         let tight = Plan { set_bytes: 1, ..Plan::IN_MEMORY };
-        let swept = d.cluster_with_plan(&sk, texts.as_slice(), tight).unwrap();
+        let swept = d.cluster_with_plan(&sk, texts.as_slice(), &[], tight).unwrap();
         assert_eq!(swept.representatives(), whole.representatives());
         assert_eq!(swept.similarities(), whole.similarities());
         // and against exact Jaccard: every removed document is alike its

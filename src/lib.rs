@@ -54,6 +54,7 @@ mod params;
 mod passage;
 mod pipeline;
 mod pool;
+mod progress;
 pub mod report;
 mod shingle;
 pub mod sketch;
@@ -65,7 +66,8 @@ pub use crate::error::{BadRecord, Error, Result};
 pub use crate::index::{Index, Match, Verdict};
 pub use crate::params::Params;
 pub use crate::passage::{Passage, PassageBuilder, PassageFinder, PassageRun, Scope};
-pub use crate::pipeline::cluster::Clustering;
+pub use crate::pipeline::cluster::{ClusterMode, Clustering, Keep};
+pub use crate::progress::{Progress, ProgressFn};
 pub use crate::report::Summary;
 
 /// Clusters from pairs: the union-find every clustering is made with.

@@ -4,11 +4,12 @@
 
 use crate::dedup::{DedupBuilder, Verify};
 use crate::lsh::LshParams;
+use crate::pipeline::cluster::{ClusterMode, Keep};
 use crate::sketch::SketchParams;
 
 /// Version of the [`Params`] layout (bump when a field is added or its
 /// meaning changes; the fingerprint changes with it).
-pub(crate) const PARAMS_VERSION: u32 = 1;
+pub(crate) const PARAMS_VERSION: u32 = 2;
 
 /// Everything that decides which documents are near-duplicates: sketching
 /// (with its shingles), banding, threshold and verification. Made by
@@ -27,6 +28,18 @@ pub struct Params {
     pub lsh: LshParams,
     /// How candidate pairs are verified.
     pub verify: Verify,
+    /// How clusters are made of the verified pairs (version 1 made
+    /// connected components, which is what a version 1 record reads as).
+    #[serde(default = "components")]
+    pub cluster: ClusterMode,
+    /// Which document of a cluster is kept.
+    #[serde(default)]
+    pub keep: Keep,
+}
+
+/// What parameters without a cluster mode (version 1) made.
+fn components() -> ClusterMode {
+    ClusterMode::Components
 }
 
 impl Params {
@@ -51,12 +64,14 @@ impl Params {
             .seed(self.sketch.seed)
             .banding(self.lsh.bands, self.lsh.rows)
             .verify(self.verify)
+            .cluster(self.cluster)
+            .keep(self.keep.clone())
     }
 
     /// The parameters in words, for messages.
     pub fn describe(&self) -> String {
         format!(
-            "threshold {}, {}, {} x {}, seed {}, {} x {} bands, verify {}",
+            "threshold {}, {}, {} x {}, seed {}, {} x {} bands, verify {}, {} clusters, keep {}",
             self.threshold,
             self.sketch.shingle,
             self.sketch.kind,
@@ -67,7 +82,9 @@ impl Params {
             match self.verify {
                 Verify::Estimate => "estimate",
                 Verify::Exact => "exact",
-            }
+            },
+            self.cluster,
+            self.keep
         )
     }
 }
@@ -84,9 +101,25 @@ mod tests {
     use crate::sketch::ShingleKind;
 
     #[test]
+    fn version_1_parameters_read_as_connected_components() {
+        let v1 = r#"{"version":1,"threshold":0.8,"sketch":{"kind":"oph","num_perm":128,"seed":0,"shingle":{"word":5},"version":1},"lsh":{"bands":17,"rows":7},"verify":"estimate"}"#;
+        let p: Params = serde_json::from_str(v1).unwrap();
+        assert_eq!((p.cluster, p.keep), (ClusterMode::Components, Keep::First));
+        let p: Params =
+            serde_json::from_str(&v1.replace("\"estimate\"", "\"estimate\",\"keep\":{\"max\":\"ts\"}"))
+                .unwrap();
+        assert_eq!(p.keep, Keep::Max("ts".into()));
+    }
+
+    #[test]
     fn the_way_back_gives_the_same_parameters() {
-        let b =
-            DedupBuilder::new().threshold(0.7).shingle(ShingleKind::Char(4)).seed(9).verify(Verify::Exact);
+        let b = DedupBuilder::new()
+            .threshold(0.7)
+            .shingle(ShingleKind::Char(4))
+            .seed(9)
+            .verify(Verify::Exact)
+            .cluster(ClusterMode::Components)
+            .keep(Keep::Min("rank".into()));
         let p = b.params().unwrap();
         assert_eq!(p.builder().params().unwrap(), p);
         assert_eq!(p.builder().params().unwrap().fingerprint(), p.fingerprint());
@@ -101,9 +134,9 @@ mod tests {
         let p = DedupBuilder::new().params().unwrap();
         assert_eq!(
             serde_json::to_string(&p).unwrap(),
-            r#"{"version":1,"threshold":0.8,"sketch":{"kind":"oph","num_perm":128,"seed":0,"shingle":{"word":5},"version":1},"lsh":{"bands":17,"rows":7},"verify":"estimate"}"#
+            r#"{"version":2,"threshold":0.8,"sketch":{"kind":"oph","num_perm":128,"seed":0,"shingle":{"word":5},"version":1},"lsh":{"bands":17,"rows":7},"verify":"estimate","cluster":"star","keep":"first"}"#
         );
-        assert_eq!(p.fingerprint(), digest(1, &p));
-        assert!(p.fingerprint().starts_with("ndp1-"));
+        assert_eq!(p.fingerprint(), digest(2, &p));
+        assert!(p.fingerprint().starts_with("ndp2-"));
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::dedup::{Corpus, Dedup, Verify};
 use crate::passage::{PassageFinder, PassageRun};
-use crate::pipeline::cluster::Clustering;
+use crate::pipeline::cluster::{ClusterMode, Clustering};
 use crate::shingle::ShingleKind;
 use crate::sketch::SketchKind;
 
@@ -39,6 +39,11 @@ pub struct ParamSummary {
     pub s_curve_midpoint: f64,
     /// Verification mode.
     pub verify: Verify,
+    /// How clusters are made.
+    pub cluster: ClusterMode,
+    /// Which document of a cluster is kept (`first`, `longest`,
+    /// `shortest`, `max:FIELD`, `min:FIELD`).
+    pub keep: String,
 }
 
 /// Seconds spent per stage.
@@ -81,6 +86,14 @@ pub struct Summary {
     pub largest_cluster: u64,
     /// Clusters with a member below the threshold to its representative.
     pub chained_clusters: u64,
+    /// Star clusters: connected components of verified pairs split into
+    /// more than one star (chains cut).
+    pub split_components: u64,
+    /// Star clusters: rounds run.
+    pub star_rounds: u32,
+    /// Documents without a usable value of the keep policy's field (kept
+    /// last).
+    pub keep_missing: u64,
     /// Candidate pairs from LSH.
     pub candidate_pairs: u64,
     /// Candidate pairs at or above the threshold.
@@ -138,6 +151,9 @@ impl Summary {
             clusters: st.clusters,
             largest_cluster: st.largest_cluster,
             chained_clusters: st.chained_clusters,
+            split_components: st.split_components,
+            star_rounds: st.star_rounds,
+            keep_missing: corpus.keep_missing(),
             candidate_pairs: st.candidate_pairs,
             verified_pairs: st.verified_pairs,
             exact_checks: st.exact_checks,
@@ -153,6 +169,8 @@ impl Summary {
                 p_at_threshold: lsh.probability(dedup.threshold()),
                 s_curve_midpoint: lsh.midpoint(),
                 verify: dedup.verify_mode(),
+                cluster: dedup.params().cluster,
+                keep: dedup.params().keep.to_string(),
             },
             seconds: Timings {
                 read_sketch: corpus.read_time().as_secs_f64(),
@@ -206,6 +224,25 @@ impl Summary {
             self.clusters,
             self.largest_cluster,
             self.chained_clusters
+        );
+        let _ = writeln!(
+            s,
+            "clusters         {}, keep {}{}{}",
+            match p.cluster {
+                ClusterMode::Star => "star (every removed document is alike the one kept)",
+                _ => "connected components (chains joined)",
+            },
+            p.keep,
+            if p.cluster == ClusterMode::Star && self.split_components > 0 {
+                format!("; {} chains cut into stars in {} rounds", self.split_components, self.star_rounds)
+            } else {
+                String::new()
+            },
+            if self.keep_missing > 0 {
+                format!("; {} documents without the keep field, kept last", self.keep_missing)
+            } else {
+                String::new()
+            }
         );
         let _ = writeln!(
             s,

@@ -753,7 +753,7 @@ impl Dedup {
                 (tally, read_time)
             }
         };
-        Ok(Corpus::spilled(s, tally, read_time))
+        Ok(Corpus::spilled(s, tally, read_time, self.progress().clone()))
     }
 
     /// The read phase: stream, sketch and spill every input.
@@ -883,6 +883,14 @@ impl Spilled {
             spill_bytes: self.spill_bytes,
             read_time,
         };
+        // the keep preferences, when there are any: synced before the checkpoint names them
+        if !tally.prefs.is_empty() {
+            let mut prefs = AtomicFile::create_raw(&self.dir.path.join("prefs.bin"), &[])?;
+            for p in &tally.prefs {
+                prefs.write_all(&p.to_bits().to_le_bytes())?;
+            }
+            prefs.commit()?;
+        }
         let json =
             serde_json::to_vec(&ck).map_err(|e| Error::Internal(format!("encoding a checkpoint: {e}")))?;
         save(&self.dir.path, "read.json", &json)
@@ -914,8 +922,16 @@ impl Spilled {
         self.copies = ck.sources;
         self.spill_bytes = ck.spill_bytes;
         self.open_sources()?;
+        let mut tally = ck.tally;
+        if self.opts.keep.is_some() {
+            let path = self.dir.path.join("prefs.bin");
+            tally.prefs =
+                load_values(&path, d, |b| f64::from_bits(u64::from_le_bytes(b))).ok_or_else(|| {
+                    Error::Corrupt { path, reason: format!("it does not hold {d} keep preferences") }
+                })?;
+        }
         self.resumed.store(1, Ordering::Relaxed);
-        Ok((ck.tally, ck.read_time))
+        Ok((tally, ck.read_time))
     }
 
     /// What an earlier, interrupted run had finished and this one reused.
@@ -938,7 +954,7 @@ impl Spilled {
     /// already inside one cluster skipped, doubtful ones settled whenever
     /// they fill an eighth of the budget), or take the clusters a previous
     /// run saved; the clusters are saved as a checkpoint.
-    pub(crate) fn cluster(&self, dedup: &Dedup) -> Result<Clustering> {
+    pub(crate) fn cluster(&self, dedup: &Dedup, prefs: &[f64]) -> Result<Clustering> {
         let dir = &self.dir.path;
         let n = self.samples.len();
         if let Some(ck) = load_checkpoint::<ClusterCheckpoint>(dir, "clusters.json") {
@@ -956,9 +972,14 @@ impl Spilled {
             skip_joined: true,
             set_bytes: (self.max_memory / 2) as usize,
         };
-        let mut buckets = MergedRuns { merge: Merge::open(&self.runs)?, dir };
+        let total = self.run_lens.iter().sum::<u64>() / KEY_BYTES as u64;
+        let mut buckets = MergedRuns { merge: Merge::open(&self.runs)?, dir, total };
         let texts = RecordTexts(Some(self));
-        let c = dedup.install_pool(|| pipeline::run(&dedup.rule(), self, &mut buckets, &texts, plan))?;
+        let shape = dedup.shape(prefs, plan.set_bytes);
+        let progress = dedup.progress();
+        let c = dedup.install_pool(|| {
+            pipeline::run(&dedup.rule(), self, &mut buckets, &texts, plan, shape, progress)
+        })?;
         let mut reps = AtomicFile::create_raw(&dir.join("reps.bin"), &[])?;
         for r in c.representatives() {
             reps.write_all(&r.to_le_bytes())?;
@@ -1150,6 +1171,8 @@ impl Merge {
 struct MergedRuns<'a> {
     merge: Merge,
     dir: &'a Path,
+    /// Band keys in all the runs.
+    total: u64,
 }
 
 impl Buckets for MergedRuns<'_> {
@@ -1158,7 +1181,9 @@ impl Buckets for MergedRuns<'_> {
         let mut ends: Vec<usize> = Vec::new();
         let mut bucket_start = 0;
         let mut last: Option<(u64, u32)> = None;
-        let flush = |keys: &mut Vec<(u64, u32)>, ends: &mut Vec<usize>, f: &mut BatchFn<'_>| {
+        let total = self.total;
+        let mut read = 0u64;
+        let flush = |keys: &mut Vec<(u64, u32)>, ends: &mut Vec<usize>, f: &mut BatchFn<'_>, read: u64| {
             let mut from = 0;
             let buckets: Vec<&[(u64, u32)]> = ends
                 .iter()
@@ -1168,13 +1193,14 @@ impl Buckets for MergedRuns<'_> {
                     b
                 })
                 .collect();
-            f(&buckets)?;
+            f(&buckets, (read, total))?;
             keys.clear();
             ends.clear();
             Ok(())
         };
         loop {
             let next = self.merge.next().map_err(|e| Error::io(self.dir, e))?;
+            read += 1;
             if next.is_some() && next == last {
                 continue; // the same key of the same document in two runs
             }
@@ -1187,7 +1213,7 @@ impl Buckets for MergedRuns<'_> {
                     keys.truncate(bucket_start);
                 }
                 if keys.len() >= PAIR_BATCH || next.is_none() {
-                    flush(&mut keys, &mut ends, f)?;
+                    flush(&mut keys, &mut ends, f, read.min(total))?;
                 }
                 bucket_start = keys.len();
             }

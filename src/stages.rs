@@ -30,8 +30,9 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{UInt32Type, UInt64Type};
+use arrow_array::types::{Float64Type, UInt32Type, UInt64Type};
 use arrow_schema::DataType;
+use rayon::prelude::*;
 
 use crate::dedup::{Dedup, Verify};
 use crate::error::{BadRecord, Error, Result};
@@ -45,11 +46,13 @@ use crate::lsh::{self, LshParams};
 use crate::params::Params;
 use crate::pipeline;
 use crate::pipeline::bucket::SortedKeys;
+use crate::pipeline::cluster::Keep;
 use crate::pipeline::signatures::{Sketched, Sketches};
 use crate::pipeline::verify::{Plan, RecordTexts};
+use crate::progress::ProgressFn;
 
 /// Version of the stage files' layout.
-pub const STAGE_FORMAT_VERSION: u32 = 2;
+pub const STAGE_FORMAT_VERSION: u32 = 3;
 
 const KEY_STAGE: &str = "neardup.stage";
 const KEY_FINGERPRINT: &str = "neardup.fingerprint";
@@ -96,6 +99,7 @@ impl StageParams {
             format: self.format,
             text_field: self.text_field.clone(),
             id_field: self.id_field.clone(),
+            keep: (self.params.keep != Keep::First).then(|| self.params.keep.clone()),
             ..ReadOptions::default()
         }
     }
@@ -346,6 +350,7 @@ fn sign_shard(
         ids: xxhash_rust::xxh3::Xxh3,
         sig_bytes: Vec<u8>,
         set_bytes: Vec<u8>,
+        keep: &'a Keep,
         complete: bool,
     }
     impl Sink<Sketched> for Rows<'_> {
@@ -372,6 +377,7 @@ fn sign_shard(
                 Cell::U32(s.samples),
                 Cell::Bin(&self.sig_bytes),
                 Cell::Bin(&self.set_bytes),
+                Cell::F64(self.keep.preference(r.text_len, r.key)),
             ])?;
             if s.samples > 0 {
                 for (band, key) in lsh::band_keys(self.lsh, &s.sig).enumerate() {
@@ -393,6 +399,7 @@ fn sign_shard(
         ("samples", Kind::U32),
         ("signature", Kind::Bin),
         ("set", Kind::Bin),
+        ("keep", Kind::F64),
     ];
     let band_fields = [("band_id", Kind::U32), ("band_hash", Kind::U64), ("doc_id", Kind::U64)];
     let mut rows = Rows {
@@ -404,6 +411,7 @@ fn sign_shard(
         ids: xxhash_rust::xxh3::Xxh3::new(),
         sig_bytes: Vec::with_capacity(4 * k),
         set_bytes: Vec::new(),
+        keep: &params.params.keep,
         complete: false,
     };
     let sketch = |text: &str| dedup.sketch_text(text);
@@ -477,7 +485,13 @@ pub struct LinkReport {
 /// `texts`, when given, are the signed shards themselves (in shard order):
 /// doubtful pairs are then settled by exact Jaccard of the texts, as `dedup`
 /// does, instead of by the estimate.
-pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf]) -> Result<LinkReport> {
+pub fn link(
+    bands_dir: &Path,
+    out_dir: &Path,
+    threads: usize,
+    texts: &[PathBuf],
+    progress: &ProgressFn,
+) -> Result<LinkReport> {
     let docs_files = stage_files(bands_dir, "docs-")?;
     let band_files = stage_files(bands_dir, "bands-")?;
     let mut headers: Vec<Header> =
@@ -509,7 +523,8 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
         )));
     }
     let params = headers[0].params.clone();
-    let dedup = params.dedup(threads)?;
+    let b = params.params.builder().read_options(params.read_options()).progress(progress.clone());
+    let dedup = if threads > 0 { b.threads(threads) } else { b }.build()?;
     // the shards, each once, in order
     let mut shards: Vec<ShardInfo> = Vec::new();
     for h in &headers {
@@ -540,23 +555,31 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
     }
     let (mut samples, mut sigs) = (vec![0u32; n as usize], vec![0u32; n as usize * k]);
     let mut sets: Vec<Option<Box<[u64]>>> = vec![None; n as usize];
+    let ranked = params.params.keep != Keep::First;
+    let mut prefs: Vec<f64> = if ranked { vec![0.0; n as usize] } else { Vec::new() };
     let doc_cols = [
         ("doc_id", DataType::UInt64),
         ("samples", DataType::UInt32),
         ("signature", DataType::Binary),
         ("set", DataType::Binary),
+        ("keep", DataType::Float64),
     ];
     let mut rows = 0u64;
     for p in &docs_files {
         for_each_batch(p, &doc_cols, |b| {
             rows += b.num_rows() as u64;
             let (ids, samples_col) = (u64_col(b, "doc_id"), u32_col(b, "samples"));
+            let keep_col =
+                b.column_by_name("keep").map(|c| c.as_primitive::<Float64Type>().values().as_ref());
             let sig = b.column_by_name("signature").map(|c| c.as_binary::<i32>().clone());
             let set = b.column_by_name("set").map(|c| c.as_binary::<i32>().clone());
             let (Some(sig), Some(set)) = (sig, set) else { return Ok(()) };
             for i in 0..b.num_rows() {
                 let d = signed.dense(p, ids[i])? as usize;
                 samples[d] = samples_col[i];
+                if ranked {
+                    prefs[d] = keep_col.map_or(0.0, |c| c[i]);
+                }
                 let v = sig.value(i);
                 if v.len() != 4 * k {
                     return Err(bad_file(p, format!("a signature of {} bytes, not {}", v.len(), 4 * k)));
@@ -602,8 +625,18 @@ pub fn link(bands_dir: &Path, out_dir: &Path, threads: usize, texts: &[PathBuf])
     let loaded = if texts.is_empty() { None } else { Some(load_texts(texts, &params, &shards, &dedup)?) };
     let mut report = LinkReport { documents: n, band_keys: keys.len() as u64, ..LinkReport::default() };
     let text = RecordTexts(loaded.as_ref());
-    let clustering = dedup
-        .install_pool(|| pipeline::run(&dedup.rule(), &sk, &mut SortedKeys(keys), &text, Plan::IN_MEMORY))?;
+    let shape = dedup.shape(&prefs, Plan::IN_MEMORY.set_bytes);
+    let clustering = dedup.install_pool(|| {
+        pipeline::run(
+            &dedup.rule(),
+            &sk,
+            &mut SortedKeys(keys),
+            &text,
+            Plan::IN_MEMORY,
+            shape,
+            dedup.progress(),
+        )
+    })?;
     report.candidate_pairs = clustering.stats.candidate_pairs;
     report.linked_pairs = clustering.stats.verified_pairs;
     report.exact_checks = clustering.stats.exact_checks;
@@ -704,6 +737,7 @@ pub fn components(edges_dir: &Path, out_dir: &Path) -> Result<ComponentsReport> 
         })?;
     }
     let (ids, reps) = crate::kernel::components(&edges)?;
+    let reps = star_roots(&edges, &ids, reps);
     let mut report = ComponentsReport { edges: edges.len() as u64, ..ComponentsReport::default() };
     create_dir(out_dir)?;
     let path = out_dir.join("components.parquet");
@@ -720,6 +754,24 @@ pub fn components(edges_dir: &Path, out_dir: &Path) -> Result<ComponentsReport> 
     }
     out.commit_with(&metadata("components", &headers[0].params, &shards))?;
     Ok(report)
+}
+
+/// Each component's cluster id: the document its edges point to, when the
+/// edges are stars (as `link` writes them: every member to its kept
+/// document, which a keep policy or star clustering may make other than
+/// the smallest id), else its smallest id (`reps`).
+fn star_roots(edges: &[(u64, u64)], ids: &[u64], reps: Vec<u64>) -> Vec<u64> {
+    let mut members: Vec<u64> = edges.iter().map(|&(d, _)| d).collect();
+    members.par_sort_unstable();
+    members.dedup();
+    // the one id of each component that is never a member pointing elsewhere
+    let mut root: HashMap<u64, Option<u64>> = HashMap::new();
+    for (&d, &r) in ids.iter().zip(&reps) {
+        if members.binary_search(&d).is_err() {
+            root.entry(r).and_modify(|x| *x = None).or_insert(Some(d));
+        }
+    }
+    reps.into_iter().map(|r| root.get(&r).copied().flatten().unwrap_or(r)).collect()
 }
 
 /// What [`filter`] did.

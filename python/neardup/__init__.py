@@ -44,12 +44,18 @@ def _table(batch):
 
 
 def dedup(texts, threshold=0.8, ngram=5, num_perm=128, *, column=None, char_ngram=None, seed=0,
-          sketch="oph", verify="estimate", bands=None, rows=None, threads=None):
+          sketch="oph", verify="estimate", bands=None, rows=None, threads=None, cluster="star",
+          keep="first"):
     """Cluster `texts`.
 
     A sequence of strings gives one label per text: the position of its
-    cluster's representative (the earliest text of its cluster), so
-    ``labels[i] == i`` marks the texts to keep.
+    cluster's representative (by default the earliest text of its cluster),
+    so ``labels[i] == i`` marks the texts to keep.
+
+    `cluster` is ``"star"`` (a text is removed only when it reaches the
+    threshold to the kept one; chains are cut) or ``"components"``
+    (connected components). `keep` is ``"first"``, ``"longest"`` or
+    ``"shortest"`` (texts have no fields for ``max:FIELD``).
 
     Arrow data with a `column` of strings gives a pyarrow Table with one row
     per input row: ``cluster`` (the row of its representative) and
@@ -62,7 +68,7 @@ def dedup(texts, threshold=0.8, ngram=5, num_perm=128, *, column=None, char_ngra
             raise ValueError("Arrow data needs column= naming its text column")
         batch, bad = _neardup._dedup_arrow(
             data, column, threshold, ngram, num_perm, char_ngram=char_ngram, seed=seed, sketch=sketch,
-            verify=verify, bands=bands, rows=rows, threads=threads)
+            verify=verify, bands=bands, rows=rows, threads=threads, cluster=cluster, keep=keep)
         if bad:
             _warnings.warn(f"{bad} rows have a null {column!r}; each is its own cluster", BadRecordsWarning,
                            stacklevel=2)
@@ -70,7 +76,7 @@ def dedup(texts, threshold=0.8, ngram=5, num_perm=128, *, column=None, char_ngra
     if column is not None:
         raise ValueError("column= is for Arrow data; texts is a sequence of strings")
     return _neardup.dedup(texts, threshold, ngram, num_perm, char_ngram=char_ngram, seed=seed, sketch=sketch,
-                          verify=verify, bands=bands, rows=rows, threads=threads)
+                          verify=verify, bands=bands, rows=rows, threads=threads, cluster=cluster, keep=keep)
 
 
 def passages(texts, *, column=None, against=None, against_column=None, min_words=8, within=False,

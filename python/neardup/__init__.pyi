@@ -73,6 +73,8 @@ def dedup(
     bands: Optional[int] = None,
     rows: Optional[int] = None,
     threads: Optional[int] = None,
+    cluster: str = "star",
+    keep: str = "first",
 ) -> List[int]:
     """One label per text: the position of its cluster's representative."""
 
@@ -91,6 +93,8 @@ def dedup(
     bands: Optional[int] = None,
     rows: Optional[int] = None,
     threads: Optional[int] = None,
+    cluster: str = "star",
+    keep: str = "first",
 ) -> Any:
     """Arrow data: a pyarrow Table of ``cluster`` and ``similarity``, one row per input row."""
 

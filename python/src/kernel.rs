@@ -84,7 +84,9 @@ impl PyKernel {
         rows: Option<u32>,
         threads: Option<usize>,
     ) -> PyResult<PyKernel> {
+        // Spark links connected components (star clusters are not in it yet)
         let d = builder(threshold, ngram, num_perm, char_ngram, seed, sketch, verify, bands, rows, threads)?
+            .cluster(neardup::ClusterMode::Components)
             .build()
             .map_err(to_py)?;
         Ok(PyKernel { inner: Arc::new(Kernel::new(d)) })

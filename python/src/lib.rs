@@ -225,12 +225,27 @@ fn verdict_to_py(id: &str, v: Verdict) -> PyResult<Option<(String, f64)>> {
     }
 }
 
+/// `b` with the cluster mode and keep policy named in Python.
+fn shaped(b: DedupBuilder, cluster: &str, keep: &str) -> PyResult<DedupBuilder> {
+    let mode = match cluster {
+        "star" => neardup::ClusterMode::Star,
+        "components" => neardup::ClusterMode::Components,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "cluster must be 'star' or 'components', got {other:?}"
+            )));
+        }
+    };
+    let keep: neardup::Keep = keep.parse().map_err(to_py)?;
+    Ok(b.cluster(mode).keep(keep))
+}
+
 /// Cluster `texts`: one label per text, the position of its cluster's
 /// representative (the earliest text of the cluster), so `labels[i] == i`
 /// marks the texts to keep.
 #[pyfunction]
 #[pyo3(signature = (texts, threshold=0.8, ngram=5, num_perm=128, *, char_ngram=None, seed=0, sketch="oph",
-                    verify="estimate", bands=None, rows=None, threads=None))]
+                    verify="estimate", bands=None, rows=None, threads=None, cluster="star", keep="first"))]
 #[allow(clippy::too_many_arguments)]
 fn dedup(
     py: Python<'_>,
@@ -245,10 +260,11 @@ fn dedup(
     bands: Option<u32>,
     rows: Option<u32>,
     threads: Option<usize>,
+    cluster: &str,
+    keep: &str,
 ) -> PyResult<Vec<usize>> {
-    let d = builder(threshold, ngram, num_perm, char_ngram, seed, sketch, verify, bands, rows, threads)?
-        .build()
-        .map_err(to_py)?;
+    let b = builder(threshold, ngram, num_perm, char_ngram, seed, sketch, verify, bands, rows, threads)?;
+    let d = shaped(b, cluster, keep)?.build().map_err(to_py)?;
     let clustering = py.detach(|| d.cluster_texts(&texts)).map_err(to_py)?;
     Ok(clustering.representatives().iter().map(|&r| r as usize).collect())
 }
@@ -259,7 +275,8 @@ fn dedup(
 /// cluster), and the number of null texts.
 #[pyfunction]
 #[pyo3(signature = (data, column, threshold=0.8, ngram=5, num_perm=128, *, char_ngram=None, seed=0,
-                    sketch="oph", verify="estimate", bands=None, rows=None, threads=None))]
+                    sketch="oph", verify="estimate", bands=None, rows=None, threads=None, cluster="star",
+                    keep="first"))]
 #[allow(clippy::too_many_arguments)]
 fn _dedup_arrow(
     py: Python<'_>,
@@ -275,10 +292,11 @@ fn _dedup_arrow(
     bands: Option<u32>,
     rows: Option<u32>,
     threads: Option<usize>,
+    cluster: &str,
+    keep: &str,
 ) -> PyResult<(arrow::PyBatch, usize)> {
-    let d = builder(threshold, ngram, num_perm, char_ngram, seed, sketch, verify, bands, rows, threads)?
-        .build()
-        .map_err(to_py)?;
+    let b = builder(threshold, ngram, num_perm, char_ngram, seed, sketch, verify, bands, rows, threads)?;
+    let d = shaped(b, cluster, keep)?.build().map_err(to_py)?;
     let (_, batches) = arrow::import_batches(data)?;
     let mut texts: Vec<Option<&str>> = Vec::new();
     for b in &batches {

@@ -77,8 +77,11 @@ def corpus(tmp_path_factory):
 
 
 def cli_clusters(path, *args):
+    """The command line's clusters as connected components, which is what
+    neardup.spark links (star clusters are not in Spark yet)."""
     out = pathlib.Path(str(path) + ".clusters.jsonl")
-    subprocess.run([neardup_bin(), "dedup", str(path), "--clusters", str(out), "-q", *args], check=True,
+    subprocess.run([neardup_bin(), "dedup", str(path), "--clusters", str(out), "-q", "--cluster", "components",
+                    *args], check=True,
                    capture_output=True)
     return [(r["id"], r["cluster"], r["similarity"]) for r in map(json.loads, out.read_text().splitlines())]
 

@@ -24,4 +24,4 @@ mod truth;
 pub use read::{ClusterLabels, TruthRecord, read_clusters, read_truth};
 pub use score::{Scores, score};
 pub use synth::{Mutation, Style, SynthOptions, SynthStats, generate, paragraphs};
-pub use truth::{TruthPair, similar_pairs};
+pub use truth::{TruthPair, similar_pairs, similar_pairs_with_progress};

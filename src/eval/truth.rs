@@ -9,6 +9,8 @@
 
 use rayon::prelude::*;
 
+use crate::progress::ProgressFn;
+
 use crate::shingle::sorted_jaccard;
 
 /// One verified pair: document indexes `a < b` and their exact Jaccard.
@@ -25,6 +27,15 @@ pub struct TruthPair {
 /// All pairs of `sets` (each sorted and deduplicated shingle hashes) with
 /// Jaccard >= `threshold`, sorted by `(a, b)`. Empty sets pair with nothing.
 pub fn similar_pairs(sets: &[Vec<u64>], threshold: f64) -> Vec<TruthPair> {
+    similar_pairs_with_progress(sets, threshold, &ProgressFn::default())
+}
+
+/// [`similar_pairs`], reporting the documents compared (phase `truth`).
+pub fn similar_pairs_with_progress(
+    sets: &[Vec<u64>],
+    threshold: f64,
+    progress: &ProgressFn,
+) -> Vec<TruthPair> {
     // global token frequencies
     let mut all: Vec<u64> = sets.par_iter().flat_map_iter(|s| s.iter().copied()).collect();
     all.par_sort_unstable();
@@ -69,9 +80,14 @@ pub fn similar_pairs(sets: &[Vec<u64>], threshold: f64) -> Vec<TruthPair> {
         .collect();
     postings.par_sort_unstable();
     let ranked = &ranked;
+    let (done, total) = (std::sync::atomic::AtomicU64::new(0), ranked.len() as u64);
     let mut pairs: Vec<TruthPair> = (0..ranked.len())
         .into_par_iter()
         .flat_map_iter(|x| {
+            let seen = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if seen % 1024 == 0 || seen == total {
+                progress.report("truth", seen, total, "docs");
+            }
             let rx: &[u32] = &ranked[x];
             let mut cands: Vec<u32> = Vec::new();
             if !rx.is_empty() {

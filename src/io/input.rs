@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use crate::error::{BadRecord, Error, Result};
 use crate::io::json::parse_record;
 use crate::io::record::{
-    BLOCK, Bytes, Compression, Format, InputFile, Outcome, ReadOptions, Record, Retained,
+    BLOCK, Bytes, Compression, Format, InputFile, Outcome, ReadOptions, Record, Retained, key_value,
 };
 use crate::io::warc;
 
@@ -227,7 +227,8 @@ pub(crate) fn read_records<T: Send>(
                         // with all the bytes there, every scan moves on
                         debug_assert!(scan.end > 0);
                         let end = at + scan.end;
-                        line += parse_warc(input, &bytes[at..end], at as u64, line, &scan.items, f, sink);
+                        line +=
+                            parse_warc(input, opts, &bytes[at..end], at as u64, line, &scan.items, f, sink);
                         at = end;
                         continue;
                     }
@@ -287,7 +288,7 @@ pub(crate) fn read_records<T: Send>(
                     format = resolved;
                     let bytes = Bytes::Owned(bytes);
                     line += if format == Format::Warc {
-                        parse_warc(input, &bytes, offset, line, &records, f, sink)
+                        parse_warc(input, opts, &bytes, offset, line, &records, f, sink)
                     } else {
                         let replaced = &mut retained.replaced_surrogates;
                         parse_block(input, format, opts, &bytes, offset, line, f, sink, replaced)
@@ -582,8 +583,10 @@ fn parse_block<T: Send>(
 /// `data` (the bytes at `offset` of the input): texts in parallel. Records
 /// that are not documents are skipped; a malformed record is a bad record
 /// (numbered from the start of the file). Returns the items consumed.
+#[allow(clippy::too_many_arguments)]
 fn parse_warc<T: Send>(
     input: &InputFile,
+    opts: &ReadOptions,
     data: &[u8],
     offset: u64,
     first_record: u64,
@@ -591,6 +594,7 @@ fn parse_warc<T: Send>(
     f: &(impl Fn(&str) -> T + Sync),
     sink: &mut impl FnMut(Outcome<T>, u64),
 ) -> u64 {
+    let key_field = opts.keep.as_ref().and_then(|k| k.field());
     let outcomes: Vec<Option<Outcome<T>>> = items
         .par_iter()
         .enumerate()
@@ -614,6 +618,7 @@ fn parse_warc<T: Send>(
                             start: offset + start as u64,
                             end: offset + end as u64,
                             text_len: text.len() as u64,
+                            key: key_field.and_then(|k| h.field(rec, k)).and_then(key_value),
                             value: f(&text),
                         })),
                         Ok(None) => None,
@@ -642,6 +647,7 @@ fn whole_file<T>(input: &InputFile, data: &[u8], offset: u64, f: &impl Fn(&str) 
             start: offset,
             end: offset + data.len() as u64,
             text_len: data.len() as u64,
+            key: None,
             value: f(text),
         }),
         Err(e) => {
@@ -689,6 +695,7 @@ fn parse_lines<T>(
                     start: rec_start,
                     end: rec_end,
                     text_len: text.len() as u64,
+                    key: None,
                     value: f(text),
                 })),
                 Err(e) => out.push(Outcome::Bad(bad(format!(
@@ -701,7 +708,8 @@ fn parse_lines<T>(
                     start = end;
                     continue;
                 }
-                match parse_record(body, &opts.text_field, opts.id_field.as_deref()) {
+                let key_field = opts.keep.as_ref().and_then(|k| k.field());
+                match parse_record(body, &opts.text_field, opts.id_field.as_deref(), key_field) {
                     Err(reason) => out.push(Outcome::Bad(bad(reason))),
                     Ok(fields) => match fields.text {
                         None => out.push(Outcome::Bad(bad(format!("missing field `{}`", opts.text_field)))),
@@ -728,6 +736,7 @@ fn parse_lines<T>(
                                 start: rec_start,
                                 end: rec_end,
                                 text_len: text.len() as u64,
+                                key: fields.key,
                                 value: f(&text),
                             }))
                         }

@@ -22,6 +22,9 @@ pub(crate) struct Fields<'de> {
     /// booleans as `true` / `false`); `Err(kind)` for an object or an array;
     /// `None` when absent or null.
     pub id: Option<Result<Cow<'de, str>, &'static str>>,
+    /// The keep field's value, when it is a number or a string that reads
+    /// as a number or a timestamp.
+    pub key: Option<f64>,
     /// Lone surrogate escapes read as U+FFFD in the record.
     pub replaced: u32,
 }
@@ -31,10 +34,11 @@ pub(crate) fn parse_record<'de>(
     line: &'de [u8],
     text_field: &str,
     id_field: Option<&str>,
+    key_field: Option<&str>,
 ) -> Result<Fields<'de>, String> {
     let parse = |line: &'de [u8]| -> serde_json::Result<Fields<'de>> {
         let mut de = serde_json::Deserializer::from_slice(line);
-        let fields = RecordSeed { text_field, id_field }.deserialize(&mut de)?;
+        let fields = RecordSeed { text_field, id_field, key_field }.deserialize(&mut de)?;
         de.end()?;
         Ok(fields)
     };
@@ -47,14 +51,19 @@ pub(crate) fn parse_record<'de>(
         return Err(format!("invalid JSON: {error}"));
     };
     let mut de = serde_json::Deserializer::from_slice(&fixed);
-    let fields = RecordSeed { text_field, id_field }
+    let fields = RecordSeed { text_field, id_field, key_field }
         .deserialize(&mut de)
         .and_then(|f| de.end().map(|_| f))
         .map_err(|e| format!("invalid JSON: {e}"))?;
     fn owned<'a>(s: Cow<'_, str>) -> Cow<'a, str> {
         Cow::Owned(s.into_owned())
     }
-    Ok(Fields { text: fields.text.map(|t| t.map(owned)), id: fields.id.map(|i| i.map(owned)), replaced })
+    Ok(Fields {
+        text: fields.text.map(|t| t.map(owned)),
+        id: fields.id.map(|i| i.map(owned)),
+        key: fields.key,
+        replaced,
+    })
 }
 
 /// `line` with every lone surrogate escape replaced by `\ufffd` (the same
@@ -151,6 +160,7 @@ fn first_raw_field(line: &[u8], field: &str) -> Option<(String, std::ops::Range<
 struct RecordSeed<'a> {
     text_field: &'a str,
     id_field: Option<&'a str>,
+    key_field: Option<&'a str>,
 }
 
 impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
@@ -169,6 +179,7 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
         let mut out = Fields::default();
+        let mut key_seen = false;
         while let Some(key) = map.next_key::<Str<'de>>()? {
             if key.0 == self.text_field && out.text.is_none() {
                 out.text = Some(match map.next_value::<Scalar<'de>>()? {
@@ -184,9 +195,22 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
                     Scalar::Other("null") => None,
                     Scalar::Other(kind) => Some(Err(kind)),
                 };
+            } else if Some(&*key.0) == self.key_field && !key_seen {
+                key_seen = true;
+                out.key = match map.next_value::<Scalar<'de>>()? {
+                    Scalar::Str(s) | Scalar::Num(s) => crate::io::record::key_value(&s),
+                    Scalar::Bool(b) => Some(f64::from(u8::from(b))),
+                    Scalar::Other(_) => None,
+                };
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
+        }
+        if self.key_field.is_some() && self.key_field == self.id_field {
+            out.key = match &out.id {
+                Some(Ok(id)) => crate::io::record::key_value(id),
+                _ => None,
+            };
         }
         Ok(out)
     }
@@ -277,23 +301,24 @@ mod tests {
 
     #[test]
     fn borrows_plain_strings_and_unescapes_others() {
-        let f = parse_record(br#"{"id":"a","text":"plain","x":[1,{"y":2}]}"#, "text", Some("id")).unwrap();
+        let f =
+            parse_record(br#"{"id":"a","text":"plain","x":[1,{"y":2}]}"#, "text", Some("id"), None).unwrap();
         assert!(matches!(f.text, Some(Ok(Cow::Borrowed("plain")))));
         assert_eq!(f.id.unwrap().unwrap(), "a");
-        let f = parse_record(br#"{"text":"a\nb \u00e9"}"#, "text", Some("id")).unwrap();
+        let f = parse_record(br#"{"text":"a\nb \u00e9"}"#, "text", Some("id"), None).unwrap();
         assert_eq!(f.text.unwrap().unwrap(), "a\nb é");
         assert!(f.id.is_none());
-        let f = parse_record(br#"{"id": true, "text": "t"}"#, "text", Some("id")).unwrap();
+        let f = parse_record(br#"{"id": true, "text": "t"}"#, "text", Some("id"), None).unwrap();
         assert_eq!(f.id.unwrap().unwrap(), "true");
-        let f = parse_record(br#"{"id": null, "text": "t"}"#, "text", Some("id")).unwrap();
+        let f = parse_record(br#"{"id": null, "text": "t"}"#, "text", Some("id"), None).unwrap();
         assert!(f.id.is_none());
-        let f = parse_record(br#"{"id": [1], "text": "t"}"#, "text", Some("id")).unwrap();
+        let f = parse_record(br#"{"id": [1], "text": "t"}"#, "text", Some("id"), None).unwrap();
         assert_eq!(f.id.unwrap().unwrap_err(), "an array");
     }
 
     #[test]
     fn ids_may_be_numbers_and_other_fields_are_chosen() {
-        let f = parse_record(br#"{"doc": 17, "body": "t"}"#, "body", Some("doc")).unwrap();
+        let f = parse_record(br#"{"doc": 17, "body": "t"}"#, "body", Some("doc"), None).unwrap();
         assert_eq!(f.id.unwrap().unwrap(), "17");
         assert_eq!(f.text.unwrap().unwrap(), "t");
     }
@@ -309,20 +334,30 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert!(parse_record(b"{\"text\": \"x\"", "text", None).is_err());
-        assert!(parse_record(b"[1,2]", "text", None).is_err());
-        assert!(parse_record(b"{\"text\": \"x\"} trailing", "text", None).is_err());
-        assert!(parse_record(b"{\"text\": \"\xff\"}", "text", None).is_err());
-        let f = parse_record(br#"{"text": 5}"#, "text", None).unwrap();
+        assert!(parse_record(b"{\"text\": \"x\"", "text", None, None).is_err());
+        assert!(parse_record(b"[1,2]", "text", None, None).is_err());
+        assert!(parse_record(b"{\"text\": \"x\"} trailing", "text", None, None).is_err());
+        assert!(parse_record(b"{\"text\": \"\xff\"}", "text", None, None).is_err());
+        let f =
+            parse_record(br#"{"q": 0.5, "text": "t", "at": "2024-01-01", "q": 9}"#, "text", None, Some("q"))
+                .unwrap();
+        assert_eq!(f.key, Some(0.5));
+        let f = parse_record(br#"{"at": "2024-01-01", "text": "t"}"#, "text", None, Some("at")).unwrap();
+        assert_eq!(f.key, Some(1_704_067_200.0));
+        let f = parse_record(br#"{"at": "yesterday", "text": "t"}"#, "text", None, Some("at")).unwrap();
+        assert_eq!(f.key, None);
+        let f = parse_record(br#"{"id": 7, "text": "t"}"#, "text", Some("id"), Some("id")).unwrap();
+        assert_eq!(f.key, Some(7.0));
+        let f = parse_record(br#"{"text": 5}"#, "text", None, None).unwrap();
         assert_eq!(f.text.unwrap().unwrap_err(), "a number");
-        let f = parse_record(br#"{"text": null}"#, "text", None).unwrap();
+        let f = parse_record(br#"{"text": null}"#, "text", None, None).unwrap();
         assert_eq!(f.text.unwrap().unwrap_err(), "null");
     }
 
     #[test]
     fn lone_surrogates_are_replaced() {
         let line = br#"{"id": "i\udc00", "text": "a\ud800b \ud83d\ude00 \\ud800 \ud800\ud800\udc00"}"#;
-        let f = parse_record(line, "text", Some("id")).unwrap();
+        let f = parse_record(line, "text", Some("id"), None).unwrap();
         let want = "a\u{fffd}b \u{1f600} \\ud800 \u{fffd}\u{10000}";
         assert_eq!(f.text.unwrap().unwrap(), want);
         assert_eq!(f.id.unwrap().unwrap(), "i\u{fffd}");
@@ -332,14 +367,14 @@ mod tests {
         assert_eq!(text, want);
         assert!(line[at].starts_with(br#""a\ud800b"#));
         // other errors are still errors
-        assert!(parse_record(br#"{"text": "\ud800", }"#, "text", None).is_err());
-        assert!(parse_record(b"{\"text\": \"\\ud800\xff\"}", "text", None).is_err());
+        assert!(parse_record(br#"{"text": "\ud800", }"#, "text", None, None).is_err());
+        assert!(parse_record(b"{\"text\": \"\\ud800\xff\"}", "text", None, None).is_err());
     }
 
     #[test]
     fn duplicated_fields_the_first_wins_in_both_readers() {
         let line = br#"{"text": "the first, longer value", "id": "a", "text": "second", "id": "b"}"#;
-        let f = parse_record(line, "text", Some("id")).unwrap();
+        let f = parse_record(line, "text", Some("id"), None).unwrap();
         assert_eq!(f.text.unwrap().unwrap(), "the first, longer value");
         assert_eq!(f.id.unwrap().unwrap(), "a");
         let (text, at) = raw_field(line, "text").unwrap();

@@ -78,6 +78,13 @@ pub(crate) struct Tally {
     pub input_bytes: u64,
     /// Bytes of document text.
     pub text_bytes: u64,
+    /// Every document's keep preference, in input order, when the read
+    /// options name a keep policy (see [`ReadOptions`]); else empty.
+    #[serde(skip)]
+    pub prefs: Vec<f64>,
+    /// Documents without a usable value of the keep policy's field.
+    #[serde(default)]
+    pub keep_missing: u64,
 }
 
 /// What a reader hands every document, every streamed block and every
@@ -119,6 +126,7 @@ pub(crate) fn read_all<T: Send>(
         let failure: std::cell::RefCell<Option<Error>> = std::cell::RefCell::new(None);
         let shared = std::cell::RefCell::new(&mut *sink);
         let (bad, text_bytes) = (&mut tally.bad, &mut tally.text_bytes);
+        let (prefs, missing) = (&mut tally.prefs, &mut tally.keep_missing);
         let retained = read_input_with(
             input,
             opts,
@@ -130,6 +138,12 @@ pub(crate) fn read_all<T: Send>(
                     // with strict, nothing after the first bad record is used
                     Outcome::Doc(r) if failure.borrow().is_none() && !(strict && bad.len() > from) => {
                         *text_bytes += r.text_len;
+                        if let Some(keep) = &opts.keep {
+                            if keep.field().is_some() && r.key.is_none() {
+                                *missing += 1;
+                            }
+                            prefs.push(keep.preference(r.text_len, r.key));
+                        }
                         if let Err(e) = shared.borrow_mut().doc(fi, r) {
                             failure.borrow_mut().get_or_insert(e);
                         }

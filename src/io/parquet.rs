@@ -32,7 +32,8 @@ use rayon::prelude::*;
 use crate::error::{BadRecord, Error, Result};
 use crate::io::output::AtomicFile;
 use crate::io::record::{
-    BLOCK, Bytes, Compression, Format, InputFile, Outcome, ReadOptions, Record, Retained, parquet_err,
+    BLOCK, Bytes, Compression, Format, InputFile, Outcome, ReadOptions, Record, Retained, key_value,
+    parquet_err,
 };
 
 /// Rows decoded per batch.
@@ -45,6 +46,8 @@ struct Source {
     text: String,
     /// The id column, when the file has one.
     id: Option<String>,
+    /// The keep policy's column, when the file has one.
+    key: Option<String>,
     /// The projection that reads just those columns.
     mask: ProjectionMask,
 }
@@ -72,11 +75,15 @@ fn open(path: &Path, opts: &ReadOptions) -> std::result::Result<Source, String> 
             ));
         }
     }
-    let mask = ProjectionMask::roots(meta.parquet_schema(), [Some(text_idx), id_idx].into_iter().flatten());
+    // the keep policy's column, when the file has it (rows without it come last)
+    let key_idx = opts.keep.as_ref().and_then(|k| k.field()).and_then(|f| schema.index_of(f).ok());
+    let mask =
+        ProjectionMask::roots(meta.parquet_schema(), [Some(text_idx), id_idx, key_idx].into_iter().flatten());
     Ok(Source {
         file,
         text: opts.text_field.clone(),
         id: id_idx.map(|i| schema.field(i).name().clone()),
+        key: key_idx.map(|i| schema.field(i).name().clone()),
         meta,
         mask,
     })
@@ -164,6 +171,41 @@ fn id_at(col: &dyn Array, i: usize) -> Option<String> {
     })
 }
 
+/// The keep value of row `i`: a number, a timestamp (as seconds since the
+/// epoch), or a string that reads as one; `None` when null or neither.
+fn key_at(col: &dyn Array, i: usize) -> Option<f64> {
+    use arrow_array::types::{
+        Date32Type, Float32Type, Float64Type, Int8Type, Int16Type, TimestampMicrosecondType,
+        TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type,
+    };
+    use arrow_schema::TimeUnit;
+    if col.is_null(i) {
+        return None;
+    }
+    let v = match col.data_type() {
+        DataType::Float64 => col.as_primitive::<Float64Type>().value(i),
+        DataType::Float32 => f64::from(col.as_primitive::<Float32Type>().value(i)),
+        DataType::Int8 => f64::from(col.as_primitive::<Int8Type>().value(i)),
+        DataType::Int16 => f64::from(col.as_primitive::<Int16Type>().value(i)),
+        DataType::Int32 => f64::from(col.as_primitive::<Int32Type>().value(i)),
+        DataType::Int64 => col.as_primitive::<Int64Type>().value(i) as f64,
+        DataType::UInt8 => f64::from(col.as_primitive::<UInt8Type>().value(i)),
+        DataType::UInt16 => f64::from(col.as_primitive::<UInt16Type>().value(i)),
+        DataType::UInt32 => f64::from(col.as_primitive::<UInt32Type>().value(i)),
+        DataType::UInt64 => col.as_primitive::<UInt64Type>().value(i) as f64,
+        DataType::Date32 => f64::from(col.as_primitive::<Date32Type>().value(i)) * 86_400.0,
+        DataType::Timestamp(unit, _) => match unit {
+            TimeUnit::Second => col.as_primitive::<TimestampSecondType>().value(i) as f64,
+            TimeUnit::Millisecond => col.as_primitive::<TimestampMillisecondType>().value(i) as f64 / 1e3,
+            TimeUnit::Microsecond => col.as_primitive::<TimestampMicrosecondType>().value(i) as f64 / 1e6,
+            TimeUnit::Nanosecond => col.as_primitive::<TimestampNanosecondType>().value(i) as f64 / 1e9,
+        },
+        DataType::Boolean => f64::from(u8::from(col.as_boolean().value(i))),
+        _ => return text_at(col, i).ok()?.and_then(key_value),
+    };
+    v.is_finite().then_some(v)
+}
+
 /// Whether a row is a document, by the one rule reading and writing share.
 fn row_is_doc(col: &dyn Array, i: usize) -> bool {
     matches!(text_at(col, i), Ok(Some(_)))
@@ -190,7 +232,7 @@ fn check_plain(input: &InputFile, path: &Path) -> Result<()> {
 
 /// One row waiting for its block to be sketched.
 enum Pending {
-    Doc { id: String, text: Range<usize> },
+    Doc { id: String, text: Range<usize>, key: Option<f64> },
     Bad(BadRecord),
 }
 
@@ -245,6 +287,7 @@ pub(crate) fn read<T: Send>(
             for batch in batches {
                 let text = batch.column_by_name(&src.text).map(Arc::clone);
                 let id = src.id.as_deref().and_then(|n| batch.column_by_name(n)).map(Arc::clone);
+                let key = src.key.as_deref().and_then(|n| batch.column_by_name(n)).map(Arc::clone);
                 let Some(text) = text else {
                     failure = Some(format!("column `{}` missing from the batch", src.text));
                     break;
@@ -259,7 +302,8 @@ pub(crate) fn read<T: Send>(
                                 .unwrap_or_else(|| format!("{}:{row}", input.name));
                             let start = out.block.len();
                             out.block.extend_from_slice(t.as_bytes());
-                            out.pending.push(Pending::Doc { id, text: start..out.block.len() });
+                            let key = key.as_ref().and_then(|c| key_at(c, i));
+                            out.pending.push(Pending::Doc { id, text: start..out.block.len(), key });
                         }
                         _ => out.pending.push(Pending::Bad(bad(row, row_problem(&src.text, &text, i)))),
                     }
@@ -319,7 +363,7 @@ impl Blocker {
             .collect();
         for (p, value) in self.pending.drain(..).zip(values) {
             match (p, value) {
-                (Pending::Doc { id, text }, Some(value)) => {
+                (Pending::Doc { id, text, key }, Some(value)) => {
                     let len = (text.end - text.start) as u64;
                     sink(
                         Outcome::Doc(Record {
@@ -327,6 +371,7 @@ impl Blocker {
                             start: self.offset + text.start as u64,
                             end: self.offset + text.end as u64,
                             text_len: len,
+                            key,
                             value,
                         }),
                         len,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 
 use crate::error::{BadRecord, Error};
+use crate::pipeline::cluster::Keep;
 
 /// How the records of an input are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -83,6 +84,11 @@ pub struct ReadOptions {
     pub id_field: Option<String>,
     /// Memory-map regular files (else read them as streams). By default, true.
     pub mmap: bool,
+    /// Which document of a cluster is kept: when set, every document's
+    /// preference is collected while reading (its text length, or the
+    /// value of the policy's field). Set by the deduplicator from its
+    /// [`Keep`] policy.
+    pub(crate) keep: Option<Keep>,
 }
 
 impl Default for ReadOptions {
@@ -92,6 +98,7 @@ impl Default for ReadOptions {
             text_field: "text".into(),
             id_field: Some("id".into()),
             mmap: true,
+            keep: None,
         }
     }
 }
@@ -161,7 +168,135 @@ pub(crate) struct Record<T> {
     pub end: u64,
     /// Bytes of the document's text.
     pub text_len: u64,
+    /// The value of the keep policy's field ([`ReadOptions::keep`]), when
+    /// the record has one that reads as a number or a timestamp.
+    pub key: Option<f64>,
     pub value: T,
+}
+
+/// A field's text as a keep value: a number, else a timestamp
+/// (`YYYY-MM-DD`, with `THH:MM[:SS[.fff]]` and `Z` or `+HH:MM`), as seconds
+/// since 1970-01-01 UTC. `None` for anything else.
+pub(crate) fn key_value(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if let Ok(v) = s.parse::<f64>() {
+        return v.is_finite().then_some(v);
+    }
+    timestamp(s)
+}
+
+/// An ISO 8601 / RFC 3339 date or date-time as seconds since the epoch.
+fn timestamp(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut secs = days_from_civil(y, m, d) as f64 * 86_400.0;
+    let rest = &s[10..];
+    if rest.is_empty() {
+        return Some(secs);
+    }
+    let time = rest.strip_prefix(['T', 't', ' '])?;
+    let tb = time.as_bytes();
+    let tnum = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = tb.get(r)?;
+        if !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    let (hh, mm) = (tnum(0..2)?, tnum(3..5)?);
+    if tb.get(2) != Some(&b':') || hh > 23 || mm > 59 {
+        return None;
+    }
+    let mut at = 5;
+    let mut ss = 0.0;
+    if tb.get(5) == Some(&b':') {
+        let whole = tnum(6..8)?;
+        at = 8;
+        let mut frac = String::from("0");
+        if tb.get(8) == Some(&b'.') {
+            let digits = tb[9..].iter().take_while(|c| c.is_ascii_digit()).count();
+            frac = format!("0.{}", &time[9..9 + digits]);
+            at = 9 + digits;
+        }
+        if whole > 60 {
+            return None;
+        }
+        ss = whole as f64 + frac.parse::<f64>().ok()?;
+    }
+    secs += (hh * 3600 + mm * 60) as f64 + ss;
+    let zone = &time[at..];
+    let offset = match zone {
+        "" | "Z" | "z" => 0,
+        _ => {
+            let sign = match zone.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let z = zone[1..].replace(':', "");
+            if z.len() != 4 || !z.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let (oh, om): (i64, i64) = (z[..2].parse().ok()?, z[2..].parse().ok()?);
+            sign * (oh * 3600 + om * 60)
+        }
+    };
+    Some(secs - offset as f64)
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_value;
+
+    #[test]
+    fn keep_values_read_numbers_and_timestamps() {
+        assert_eq!(key_value("42"), Some(42.0));
+        assert_eq!(key_value(" -0.5 "), Some(-0.5));
+        assert_eq!(key_value("1970-01-01"), Some(0.0));
+        assert_eq!(key_value("1970-01-02T00:00:01Z"), Some(86_401.0));
+        assert_eq!(key_value("2024-02-29T12:30:00Z"), Some(1_709_209_800.0));
+        assert_eq!(key_value("2024-02-29T14:30:00+02:00"), Some(1_709_209_800.0));
+        assert_eq!(key_value("2024-02-29T12:30:00.250Z"), Some(1_709_209_800.25));
+        assert_eq!(key_value("2024-02-29 12:30"), Some(1_709_209_800.0));
+        assert!(key_value("2023-01-02T00:00:00Z") > key_value("2023-01-01T23:59:59Z"));
+        for bad in [
+            "",
+            "abc",
+            "NaN",
+            "inf",
+            "2024-13-01",
+            "2024-02-29T25:00:00Z",
+            "2024-02-29T12:30:00+2",
+            "2024/02/29",
+        ] {
+            assert_eq!(key_value(bad), None, "{bad:?}");
+        }
+    }
 }
 
 /// What one record of the input turned into.

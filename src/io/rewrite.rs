@@ -26,7 +26,7 @@ pub(crate) fn record_text<'a>(format: Format, opts: &ReadOptions, rec: &'a [u8])
     body = body.strip_suffix(b"\r").unwrap_or(body);
     match format {
         Format::Lines => std::str::from_utf8(body).ok().map(Cow::Borrowed),
-        _ => parse_record(body, &opts.text_field, None).ok()?.text?.ok(),
+        _ => parse_record(body, &opts.text_field, None, None).ok()?.text?.ok(),
     }
 }
 

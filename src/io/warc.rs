@@ -27,6 +27,20 @@ pub(crate) struct Header<'a> {
 }
 
 impl Header<'_> {
+    /// The value of the header field `name` (case-insensitive; the first
+    /// one) of `rec`, this header's record, such as `WARC-Date`.
+    pub(crate) fn field<'r>(&self, rec: &'r [u8], name: &str) -> Option<&'r str> {
+        let head = &rec[..self.block.0.min(rec.len())];
+        for line in head.split(|&b| b == b'\n').skip(1) {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+            if line[..colon].eq_ignore_ascii_case(name.as_bytes()) {
+                return std::str::from_utf8(&line[colon + 1..]).ok().map(str::trim);
+            }
+        }
+        None
+    }
+
     /// The document id: the target URI, else the record id.
     pub(crate) fn id(&self) -> Option<String> {
         self.uri.or(self.record_id).map(|s| s.trim_start_matches('<').trim_end_matches('>').to_owned())

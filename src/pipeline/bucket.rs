@@ -16,8 +16,9 @@ use crate::pipeline::verify::Rule;
 /// One bucket: the `(key, doc)` band keys of its members.
 pub(crate) type Bucket<'a> = &'a [(u64, u32)];
 
-/// What a batch of buckets is handed to.
-pub(crate) type BatchFn<'f> = dyn FnMut(&[Bucket<'_>]) -> Result<()> + 'f;
+/// What a batch of buckets is handed to, with how many band keys are
+/// behind it so far and in all (0: unknown).
+pub(crate) type BatchFn<'f> = dyn FnMut(&[Bucket<'_>], (u64, u64)) -> Result<()> + 'f;
 
 /// A source of buckets: runs of band keys `(key, doc)` with one key and two
 /// members or more, members in document order, buckets in key order.
@@ -70,7 +71,8 @@ impl<S: Signatures + ?Sized> Buckets for BandKeys<'_, S> {
             keys.par_sort_unstable();
             let buckets: Vec<&[(u64, u32)]> =
                 keys.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1).collect();
-            f(&buckets)?;
+            let done = u64::from(band + 1) * u64::from(n);
+            f(&buckets, (done, u64::from(lsh.bands) * u64::from(n)))?;
         }
         Ok(())
     }
@@ -82,7 +84,8 @@ impl Buckets for SortedKeys {
         keys.par_sort_unstable();
         keys.dedup();
         let buckets: Vec<&[(u64, u32)]> = keys.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1).collect();
-        f(&buckets)
+        let n = keys.len() as u64;
+        f(&buckets, (n, n))
     }
 }
 

@@ -1,14 +1,17 @@
 //! Clusters: connected components of verified pairs (union-find), their
 //! representatives, similarities to them and the counters of the run.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bitvec::bitvec;
 use rayon::prelude::*;
 
 use crate::error::Result;
+use crate::lsh::Likeness;
 use crate::pipeline::signatures::Signatures;
-use crate::pipeline::verify::Rule;
+use crate::pipeline::verify::{Rule, TextSource};
+use crate::progress::ProgressFn;
 
 /// Union-find over dense ids, with path halving and union by size.
 #[derive(Debug, Clone)]
@@ -108,6 +111,7 @@ pub struct Clustering {
 
 /// Counters and timings of clustering.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct ClusterStats {
     /// Candidate pairs from LSH buckets that were judged.
@@ -124,8 +128,17 @@ pub struct ClusterStats {
     /// Size of the largest cluster.
     pub largest_cluster: u64,
     /// Clusters holding a member below the threshold to its representative
-    /// (joined through a chain A~B, B~C).
+    /// (joined through a chain A~B, B~C): none with star clusters, unless a
+    /// text could not be checked.
     pub chained_clusters: u64,
+    /// Star clusters: connected components of verified pairs that were
+    /// split into more than one star (their chains were cut).
+    pub split_components: u64,
+    /// Star clusters: rounds run (the most stars one component held).
+    pub star_rounds: u32,
+    /// Star clusters: members still without a representative after 1,024
+    /// rounds, kept.
+    pub star_unsettled: u64,
     /// Time computing band keys and candidate pairs.
     pub candidates_time: Duration,
     /// Time verifying candidates.
@@ -143,8 +156,9 @@ impl Clustering {
     /// Each document's similarity to its representative (1.0 for itself):
     /// exact Jaccard in [`Verify::Exact`](crate::Verify::Exact) mode, the
     /// signature estimate in [`Verify::Estimate`](crate::Verify::Estimate)
-    /// mode. A member of a chain (A~B, B~C) may be below the threshold to
-    /// its representative.
+    /// mode. With [`ClusterMode::Components`], a member of a chain (A~B,
+    /// B~C) may be below the threshold to its representative; with
+    /// [`ClusterMode::Star`] none is.
     pub fn similarities(&self) -> &[f64] {
         &self.similarity
     }
@@ -164,20 +178,189 @@ impl Clustering {
 /// together (their signatures read in one piece).
 const SIMILARITY_CHUNK: u32 = 1 << 14;
 
-/// The clustering `uf` holds: representatives (the smallest member), every
+/// Rounds of star clustering after which the members of a chain still
+/// without a representative are kept as they are (each its own cluster):
+/// a round settles every member of a component that reaches the round's
+/// representative, so a component needs one round per star it holds.
+pub(crate) const STAR_ROUNDS_MAX: u32 = 1024;
+
+/// How clusters are made from the verified pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ClusterMode {
+    /// Star clusters: in every connected component of verified pairs the
+    /// kept document (see [`Keep`]) takes every member at or above the
+    /// threshold to it; the members below it form stars of their own, the
+    /// next kept one chosen among them the same way, round by round. No
+    /// document is removed unless it is alike the document that is kept.
+    #[default]
+    Star,
+    /// Connected components: a chain A~B, B~C is one cluster even when A and
+    /// C are far apart, and only the kept document of it remains.
+    Components,
+}
+
+impl std::fmt::Display for ClusterMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClusterMode::Star => "star",
+            ClusterMode::Components => "components",
+        })
+    }
+}
+
+/// Which document of a cluster is kept (its representative). Ties, and
+/// documents without the field, go by input order: the earliest is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Keep {
+    /// The first in input order.
+    #[default]
+    First,
+    /// The one with the longest text (bytes of UTF-8).
+    Longest,
+    /// The one with the shortest text.
+    Shortest,
+    /// The one with the largest value of a numeric or timestamp field (a
+    /// JSON field, a Parquet column, a WARC header such as `WARC-Date`):
+    /// the newest crawl, the highest quality score. Documents without it,
+    /// or with a value that is neither a number nor a timestamp, come last.
+    Max(String),
+    /// The one with the smallest value of a field (see [`Keep::Max`]).
+    Min(String),
+}
+
+impl Keep {
+    /// The field this policy reads, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Keep::Max(f) | Keep::Min(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// A document's preference: lower is kept first; `f64::INFINITY` for
+    /// a document without the field. `text_len` is its text's length in
+    /// bytes, `value` its field's value.
+    pub(crate) fn preference(&self, text_len: u64, value: Option<f64>) -> f64 {
+        let or_last = |v: Option<f64>| v.filter(|v| v.is_finite()).unwrap_or(f64::INFINITY);
+        match self {
+            Keep::First => 0.0,
+            Keep::Longest => -(text_len as f64),
+            Keep::Shortest => text_len as f64,
+            Keep::Max(_) => or_last(value.map(|v| -v)),
+            Keep::Min(_) => or_last(value),
+        }
+    }
+}
+
+impl std::fmt::Display for Keep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Keep::First => f.write_str("first"),
+            Keep::Longest => f.write_str("longest"),
+            Keep::Shortest => f.write_str("shortest"),
+            Keep::Max(field) => write!(f, "max:{field}"),
+            Keep::Min(field) => write!(f, "min:{field}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Keep {
+    type Err = crate::Error;
+
+    /// `first`, `longest`, `shortest`, `max:FIELD` or `min:FIELD`.
+    fn from_str(s: &str) -> Result<Keep> {
+        let field = |f: &str| -> Result<String> {
+            if f.is_empty() {
+                return Err(crate::Error::param(format!("keep policy {s:?} names no field")));
+            }
+            Ok(f.to_owned())
+        };
+        Ok(match s {
+            "first" => Keep::First,
+            "longest" => Keep::Longest,
+            "shortest" => Keep::Shortest,
+            _ => match s.split_once(':') {
+                Some(("max", f)) => Keep::Max(field(f)?),
+                Some(("min", f)) => Keep::Min(field(f)?),
+                _ => {
+                    return Err(crate::Error::param(format!(
+                        "unknown keep policy {s:?} (first, longest, shortest, max:FIELD or min:FIELD)"
+                    )));
+                }
+            },
+        })
+    }
+}
+
+/// How [`finish`] makes clusters of the linked documents.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape<'a> {
+    pub(crate) mode: ClusterMode,
+    /// Every document's preference ([`Keep::preference`]); `None`: the
+    /// first in input order is kept.
+    pub(crate) prefs: Option<&'a [f64]>,
+    /// Bytes of shingle sets kept while star members near the threshold are
+    /// settled from their texts.
+    pub(crate) set_bytes: usize,
+}
+
+impl Shape<'_> {
+    /// Whether `a` is kept before `b`.
+    fn before(&self, a: u32, b: u32) -> bool {
+        match self.prefs {
+            None => a < b,
+            Some(p) => {
+                let (x, y) = (p[a as usize], p[b as usize]);
+                x < y || (x == y && a < b)
+            }
+        }
+    }
+}
+
+/// The clustering `uf` holds, shaped by `shape`: representatives, every
 /// document's similarity to its representative, and the cluster counters
 /// added to `stats`.
 pub(crate) fn finish(
     uf: UnionFind,
     rule: &Rule,
     sigs: &(impl Signatures + ?Sized),
+    texts: &(impl TextSource + ?Sized),
+    shape: Shape<'_>,
     mut stats: ClusterStats,
+    progress: &ProgressFn,
 ) -> Result<Clustering> {
     let t = Instant::now();
     let n = sigs.len();
-    // per document at the peak: a representative and a similarity
-    let (reps, mut size) = uf.into_representatives();
-    size.fill(0);
+    if shape.prefs.is_some_and(|p| p.len() != n) {
+        return Err(crate::Error::Internal("a keep preference is missing for some document".into()));
+    }
+    // per document at the peak: a component, a representative and a similarity
+    let (comp, mut best) = uf.into_representatives();
+    // every component's kept document: the smallest member, or the one preferred
+    for (d, &c) in comp.iter().enumerate() {
+        // a component's smallest member comes first
+        if d as u32 == c || shape.before(d as u32, best[c as usize]) {
+            best[c as usize] = d as u32;
+        }
+    }
+    let (reps, similarity) = match shape.mode {
+        ClusterMode::Components => {
+            let reps: Vec<u32> = comp.iter().map(|&c| best[c as usize]).collect();
+            drop(best);
+            let sims = similarities(rule, sigs, &reps)?;
+            (reps, sims)
+        }
+        ClusterMode::Star => {
+            drop(best);
+            star(rule, sigs, texts, shape, &comp, &mut stats, progress)?
+        }
+    };
+    drop(comp);
+    let mut size = vec![0u32; n];
     for &r in &reps {
         size[r as usize] += 1;
     }
@@ -185,6 +368,21 @@ pub(crate) fn finish(
     stats.duplicates = (0..n).filter(|&d| reps[d] as usize != d).count() as u64;
     stats.largest_cluster = size.iter().copied().max().unwrap_or(0) as u64;
     drop(size);
+    let mut chained = bitvec![0; n];
+    for d in 0..n {
+        if similarity[d] < rule.threshold {
+            chained.set(reps[d] as usize, true);
+        }
+    }
+    stats.chained_clusters = chained.count_ones() as u64;
+    stats.cluster_time = t.elapsed();
+    Ok(Clustering { reps, similarity, stats })
+}
+
+/// Every document's similarity to its representative `reps[d]`, from the
+/// signatures (or the kept sets).
+fn similarities(rule: &Rule, sigs: &(impl Signatures + ?Sized), reps: &[u32]) -> Result<Vec<f64>> {
+    let n = reps.len();
     let k = sigs.num_perm();
     let mut similarity = Vec::with_capacity(n);
     for c in 0..(n as u32).div_ceil(SIMILARITY_CHUNK) {
@@ -197,7 +395,7 @@ pub(crate) fn finish(
                 if r == d {
                     return Ok(1.0);
                 }
-                if sigs.exact() || r < lo || sigs.samples(r) == 0 || sigs.samples(d) == 0 {
+                if sigs.exact() || !(lo..hi).contains(&r) || sigs.samples(r) == 0 || sigs.samples(d) == 0 {
                     return rule.kept_similarity(sigs, r, d);
                 }
                 let sig = |x: u32| &flat[(x - lo) as usize * k..(x - lo + 1) as usize * k];
@@ -206,15 +404,225 @@ pub(crate) fn finish(
             .collect::<Result<_>>()?;
         similarity.extend(chunk);
     }
-    let mut chained = bitvec![0; n];
-    for d in 0..n {
-        if similarity[d] < rule.threshold {
-            chained.set(reps[d] as usize, true);
+    Ok(similarity)
+}
+
+/// How a star member compares with its round's representative.
+enum Against {
+    /// At or above the threshold, with this similarity.
+    Alike(f64),
+    /// Too close to the threshold to tell from the signatures.
+    Doubtful,
+    /// Below it.
+    Apart,
+}
+
+/// Star clusters inside the components `comp` (every document's smallest
+/// fellow member): round by round, each component's preferred document
+/// still without a cluster takes every such member at or above the
+/// threshold to it (members too close to tell from their signatures are
+/// settled by exact Jaccard of their texts). Representatives and
+/// similarities.
+fn star(
+    rule: &Rule,
+    sigs: &(impl Signatures + ?Sized),
+    texts: &(impl TextSource + ?Sized),
+    shape: Shape<'_>,
+    comp: &[u32],
+    stats: &mut ClusterStats,
+    progress: &ProgressFn,
+) -> Result<(Vec<u32>, Vec<f64>)> {
+    const NONE: u32 = u32::MAX;
+    let n = comp.len();
+    let mut size = vec![0u32; n];
+    for &c in comp {
+        size[c as usize] += 1;
+    }
+    let mut reps: Vec<u32> = (0..n as u32).collect();
+    let mut similarity = vec![1.0f64; n];
+    let mut active: Vec<u32> = (0..n as u32).filter(|&d| size[comp[d as usize] as usize] >= 2).collect();
+    for &d in &active {
+        reps[d as usize] = NONE;
+    }
+    // the components split into more than one star
+    let mut split = bitvec![0; n];
+    // this round's representative of each component (by its smallest member)
+    let mut center = size;
+    center.fill(NONE);
+    let mut sets: Option<HashMap<u32, Vec<u64>>> = None;
+    let mut round = 0;
+    let clustered = active.len() as u64;
+    while !active.is_empty() {
+        progress.report("star", clustered - active.len() as u64, clustered, "docs");
+        if round == STAR_ROUNDS_MAX {
+            // kept as they are: never removed without a check
+            for &d in &active {
+                reps[d as usize] = d;
+            }
+            stats.star_unsettled += active.len() as u64;
+            break;
+        }
+        round += 1;
+        for &d in &active {
+            let c = comp[d as usize] as usize;
+            if center[c] == NONE || shape.before(d, center[c]) {
+                center[c] = d;
+            }
+        }
+        if round > 1 {
+            for &d in &active {
+                split.set(comp[d as usize] as usize, true);
+            }
+        }
+        // once few members are left (the chains of a few large components),
+        // their sets are read once and settle the doubtful members of every
+        // later round without a sweep (the same decisions: only where the
+        // sets come from differs)
+        if sets.is_none() && round > 1 && active.len() <= SETS_ACTIVE_MAX && !sigs.exact() {
+            sets = held_sets(rule, texts, &active, shape.set_bytes)?;
+        }
+        if let Some(held) = &sets {
+            let judged: Vec<(Option<f64>, bool)> = active
+                .par_iter()
+                .map(|&d| {
+                    let c = center[comp[d as usize] as usize];
+                    if c == d {
+                        return Ok((Some(1.0), false));
+                    }
+                    Ok(match against(rule, sigs, c, d)? {
+                        Against::Alike(s) => (Some(s), false),
+                        Against::Apart => (None, false),
+                        Against::Doubtful => {
+                            let s = crate::shingle::jaccard(&held[&c], &held[&d]);
+                            ((s >= rule.threshold).then_some(s), true)
+                        }
+                    })
+                })
+                .collect::<Result<_>>()?;
+            stats.exact_checks += judged.iter().filter(|j| j.1).count() as u64;
+            for (&d, (j, _)) in active.iter().zip(judged) {
+                if let Some(s) = j {
+                    reps[d as usize] = center[comp[d as usize] as usize];
+                    similarity[d as usize] = s;
+                }
+            }
+            for &d in &active {
+                center[comp[d as usize] as usize] = NONE;
+            }
+            active.retain(|&d| reps[d as usize] == NONE);
+            continue;
+        }
+        let mut doubtful = Vec::new();
+        for chunk in active.chunks(SIMILARITY_CHUNK as usize) {
+            let mut wanted: Vec<u32> =
+                chunk.iter().flat_map(|&d| [d, center[comp[d as usize] as usize]]).collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            sigs.prefetch(&wanted);
+            let judged: Vec<Against> = chunk
+                .par_iter()
+                .map(|&d| {
+                    let c = center[comp[d as usize] as usize];
+                    if c == d {
+                        return Ok(Against::Alike(1.0));
+                    }
+                    against(rule, sigs, c, d)
+                })
+                .collect::<Result<_>>()?;
+            for (&d, j) in chunk.iter().zip(judged) {
+                let c = center[comp[d as usize] as usize];
+                match j {
+                    Against::Alike(s) => {
+                        reps[d as usize] = c;
+                        similarity[d as usize] = s;
+                    }
+                    Against::Doubtful => doubtful.push((c.min(d), c.max(d))),
+                    Against::Apart => {}
+                }
+            }
+        }
+        let threshold = rule.threshold;
+        stats.exact_checks += crate::pipeline::verify::settle(
+            *rule,
+            sigs,
+            texts,
+            shape.set_bytes,
+            doubtful,
+            &ProgressFn::default(),
+            &mut |_, _| false,
+            &mut |a, b, sim| {
+                let c = center[comp[a as usize] as usize];
+                let d = if c == a { b } else { a };
+                if sim >= threshold {
+                    reps[d as usize] = c;
+                    similarity[d as usize] = sim;
+                }
+            },
+        )?;
+        for &d in &active {
+            center[comp[d as usize] as usize] = NONE;
+        }
+        active.retain(|&d| reps[d as usize] == NONE);
+    }
+    stats.star_rounds = round;
+    stats.split_components = split.count_ones() as u64;
+    Ok((reps, similarity))
+}
+
+/// Star members left at most this many: their shingle sets are held (see
+/// [`held_sets`]).
+const SETS_ACTIVE_MAX: usize = 1 << 14;
+
+/// The shingle sets of `docs` (ascending), re-read from their texts, when
+/// there are texts and the sets fit in `budget` bytes.
+fn held_sets(
+    rule: &Rule,
+    texts: &(impl TextSource + ?Sized),
+    docs: &[u32],
+    budget: usize,
+) -> Result<Option<HashMap<u32, Vec<u64>>>> {
+    let mut held = HashMap::with_capacity(docs.len());
+    let mut bytes = 0usize;
+    for chunk in docs.chunks(1024) {
+        texts.prefetch(chunk);
+        let sets: Vec<Option<Vec<u64>>> = chunk
+            .par_iter()
+            .map_init(
+                || crate::shingle::Shingler::new(rule.shingle),
+                |sh, &d| Ok(texts.text(d)?.map(|t| sh.shingle_set(&t))),
+            )
+            .collect::<Result<_>>()?;
+        for (&d, set) in chunk.iter().zip(sets) {
+            let Some(set) = set else { return Ok(None) };
+            bytes += set.len() * 8 + 48;
+            if bytes > budget {
+                return Ok(None);
+            }
+            held.insert(d, set);
         }
     }
-    stats.chained_clusters = chained.count_ones() as u64;
-    stats.cluster_time = t.elapsed();
-    Ok(Clustering { reps, similarity, stats })
+    Ok(Some(held))
+}
+
+/// Member `d` against representative `c`: exact Jaccard of the kept sets in
+/// exact mode, else the signatures' estimate and how far it is trusted.
+fn against(rule: &Rule, sigs: &(impl Signatures + ?Sized), c: u32, d: u32) -> Result<Against> {
+    let samples = sigs.samples(c).min(sigs.samples(d));
+    if samples == 0 {
+        return Ok(Against::Apart);
+    }
+    // the kept sets of small documents are only where a doubtful pair's
+    // sets come from (as in linking): every storage decides alike
+    if sigs.exact() {
+        let s = rule.kept_similarity(sigs, c, d)?;
+        return Ok(if s >= rule.threshold { Against::Alike(s) } else { Against::Apart });
+    }
+    let (a, b) = (sigs.sig(c)?, sigs.sig(d)?);
+    Ok(match rule.likeness_of(&a, &b, samples) {
+        Likeness::Surely => Against::Alike(crate::sketch::estimate(&a, &b)),
+        Likeness::Maybe => Against::Doubtful,
+        Likeness::No => Against::Apart,
+    })
 }
 
 #[cfg(test)]

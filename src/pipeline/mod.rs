@@ -18,27 +18,32 @@ pub(crate) mod verify;
 use std::time::Instant;
 
 use crate::error::Result;
+use crate::progress::ProgressFn;
 use bucket::Buckets;
-use cluster::Clustering;
+use cluster::{Clustering, Shape};
 use signatures::Signatures;
 use verify::{Linker, Plan, Rule, TextSource};
 
 /// Bucket, verify and cluster: every batch of buckets gives candidate
-/// pairs, verified as they come; then the clusters.
+/// pairs, verified as they come; then the clusters, shaped by `shape`.
 pub(crate) fn run(
     rule: &Rule,
     sigs: &(impl Signatures + ?Sized),
     buckets: &mut dyn Buckets,
     texts: &(impl TextSource + ?Sized),
     plan: Plan,
+    shape: Shape<'_>,
+    progress: &ProgressFn,
 ) -> Result<Clustering> {
     let t = Instant::now();
-    let mut linker = Linker::new(*rule, sigs, texts, plan);
-    buckets.for_each_batch(&mut |batch| {
+    let mut linker = Linker::new(*rule, sigs, texts, plan, progress);
+    buckets.for_each_batch(&mut |batch, (done, total)| {
         let mut pairs = bucket::batch_pairs(rule, sigs, batch)?;
-        linker.push(&mut pairs)
+        linker.push(&mut pairs)?;
+        progress.report("candidates", done, total, "keys");
+        Ok(())
     })?;
     let (uf, mut stats) = linker.finish()?;
     stats.candidates_time = t.elapsed().saturating_sub(stats.verify_time);
-    cluster::finish(uf, rule, sigs, stats)
+    cluster::finish(uf, rule, sigs, texts, shape, stats, progress)
 }

@@ -16,6 +16,7 @@ use crate::io::rewrite::record_text;
 use crate::lsh::Likeness;
 use crate::pipeline::cluster::{ClusterStats, UnionFind};
 use crate::pipeline::signatures::Signatures;
+use crate::progress::ProgressFn;
 use crate::shingle::{ShingleKind, Shingler, jaccard};
 use crate::sketch::estimate;
 
@@ -174,12 +175,14 @@ pub(crate) struct Linker<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> {
     uf: UnionFind,
     doubtful: Vec<(u32, u32)>,
     stats: ClusterStats,
+    progress: &'a ProgressFn,
 }
 
 impl<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> Linker<'a, S, T> {
-    pub(crate) fn new(rule: Rule, sigs: &'a S, texts: &'a T, plan: Plan) -> Self {
+    pub(crate) fn new(rule: Rule, sigs: &'a S, texts: &'a T, plan: Plan, progress: &'a ProgressFn) -> Self {
         let uf = UnionFind::new(sigs.len());
-        Linker { rule, sigs, texts, plan, uf, doubtful: Vec::new(), stats: ClusterStats::default() }
+        let stats = ClusterStats::default();
+        Linker { rule, sigs, texts, plan, uf, doubtful: Vec::new(), stats, progress }
     }
 
     /// Verify a batch of candidate pairs (sorted, unique).
@@ -243,128 +246,175 @@ impl<'a, S: Signatures + ?Sized, T: TextSource + ?Sized> Linker<'a, S, T> {
         Ok((self.uf, self.stats))
     }
 
-    /// Settle the doubtful pairs held so far, by sweeps over their
-    /// documents in document order: texts are read forward (the input in
-    /// file order), never at random. A sweep keeps the shingle set of a
-    /// document while a later partner is still to come, within
-    /// `plan.set_bytes`; the pairs whose earlier set did not fit are left
-    /// to the next sweep.
+    /// Settle the doubtful pairs held so far (see [`settle`]), linking those
+    /// that reach the threshold; a pair already inside one cluster is
+    /// skipped.
     fn settle(&mut self) -> Result<()> {
         let t = Instant::now();
-        let mut pending = std::mem::take(&mut self.doubtful);
-        while !pending.is_empty() {
-            pending = self.sweep(pending)?;
-        }
+        let pending = std::mem::take(&mut self.doubtful);
+        let (rule, uf, stats) = (self.rule, &mut self.uf, &mut self.stats);
+        let cell = std::cell::RefCell::new(uf);
+        stats.exact_checks += settle(
+            rule,
+            self.sigs,
+            self.texts,
+            self.plan.set_bytes,
+            pending,
+            self.progress,
+            &mut |a, b| {
+                let mut uf = cell.borrow_mut();
+                uf.find(a) == uf.find(b)
+            },
+            &mut |a, b, sim| {
+                if sim >= rule.threshold {
+                    cell.borrow_mut().union(a, b);
+                    stats.verified_pairs += 1;
+                }
+            },
+        )?;
         self.stats.verify_time += t.elapsed();
         Ok(())
     }
+}
 
-    /// One sweep (see [`Linker::settle`]); returns the pairs left over.
-    fn sweep(&mut self, mut pairs: Vec<(u32, u32)>) -> Result<Vec<(u32, u32)>> {
-        let (rule, sigs, texts) = (self.rule, self.sigs, self.texts);
-        // by the later document: when it is read, its partners are behind
-        pairs.par_sort_unstable_by_key(|&(a, b)| (b, a));
-        pairs.dedup();
-        // the last later partner of each earlier document
-        let mut last: HashMap<u32, u32> = HashMap::new();
-        for &(a, b) in &pairs {
-            let e = last.entry(a).or_insert(b);
-            *e = (*e).max(b);
-        }
-        let mut docs: Vec<u32> =
-            pairs.iter().flat_map(|&(a, b)| [a, b]).filter(|&d| sigs.set(d).is_none()).collect();
-        docs.par_sort_unstable();
-        docs.dedup();
-        let mut kept: HashMap<u32, Option<Vec<u64>>> = HashMap::new();
-        let mut kept_bytes = 0usize;
-        let mut expiry: BinaryHeap<Reverse<(u32, u32)>> = BinaryHeap::new();
-        let mut left = Vec::new();
-        let mut rest = &pairs[..];
-        let set_bytes = |s: &Option<Vec<u64>>| s.as_ref().map_or(0, |v| v.len() * 8 + 48);
-        // a pair whose later document kept its set (nothing to read) comes
-        // with the chunk that reaches past it; with nothing to read at all,
-        // one empty chunk takes every pair
-        let chunks: Vec<&[u32]> = if docs.is_empty() { vec![&[]] } else { docs.chunks(ROUND).collect() };
-        let n = chunks.len();
-        texts.prefetch(chunks[0]);
-        for (i, &chunk) in chunks.iter().enumerate() {
-            let through = if i + 1 == n { u32::MAX } else { chunk[chunk.len() - 1] };
-            // the next chunk's reads go on while this one is shingled
-            if let Some(next) = chunks.get(i + 1) {
-                texts.prefetch(next);
-            }
-            // this chunk's texts, read in document order
-            let fresh: Vec<Option<Vec<u64>>> = chunk
-                .par_iter()
-                .map_init(
-                    || Shingler::new(rule.shingle),
-                    |sh, &d| Ok(texts.text(d)?.map(|t| sh.shingle_set(&t))),
-                )
-                .collect::<Result<_>>()?;
-            let split = rest.partition_point(|&(_, b)| b <= through);
-            let (now, later) = rest.split_at(split);
-            rest = later;
-            // this chunk's sets are looked up by position in the sorted chunk
-            let set_of = |d: u32| -> Option<Option<&[u64]>> {
-                if let Some(s) = sigs.set(d) {
-                    return Some(Some(s));
-                }
-                match chunk.binary_search(&d) {
-                    Ok(i) => Some(fresh[i].as_deref()),
-                    Err(_) => kept.get(&d).map(|s| s.as_deref()),
-                }
-            };
-            let mut round = Vec::with_capacity(now.len());
-            for &(a, b) in now {
-                if self.uf.find(a) == self.uf.find(b) {
-                    continue;
-                }
-                if set_of(a).is_some() {
-                    round.push((a, b));
-                } else {
-                    left.push((a, b));
-                }
-            }
-            let ok: Vec<bool> = round
-                .par_iter()
-                .map(|&(a, b)| match (set_of(a).flatten(), set_of(b).flatten()) {
-                    (Some(x), Some(y)) => Ok(jaccard(x, y) >= rule.threshold),
-                    // no text: the estimate decides
-                    _ => Ok(estimate(&sigs.sig(a)?, &sigs.sig(b)?) >= rule.threshold),
-                })
-                .collect::<Result<_>>()?;
-            self.stats.exact_checks += round.len() as u64;
-            for (&(a, b), ok) in round.iter().zip(ok) {
-                if ok {
-                    self.uf.union(a, b);
-                    self.stats.verified_pairs += 1;
-                }
-            }
-            // drop the sets no later document needs, in order of their last
-            // partners (a scan of every kept set per chunk would be
-            // quadratic when many small sets fit)
-            while let Some(&Reverse((l, d))) = expiry.peek() {
-                if l > through {
-                    break;
-                }
-                expiry.pop();
-                if let Some(s) = kept.remove(&d) {
-                    kept_bytes -= set_bytes(&s);
-                }
-            }
-            // keep what a later document still needs, within the budget
-            // (always one set, so that every sweep settles something), in
-            // chunk order: which sets fit must not depend on a hash order
-            for (&d, s) in chunk.iter().zip(fresh) {
-                if last.get(&d).is_some_and(|&l| l > through)
-                    && (kept.is_empty() || kept_bytes + set_bytes(&s) <= self.plan.set_bytes)
-                {
-                    kept_bytes += set_bytes(&s);
-                    expiry.push(Reverse((last[&d], d)));
-                    kept.insert(d, s);
-                }
-            }
-        }
-        Ok(left)
+/// Settle `pairs` (each with its earlier document first) by the exact
+/// Jaccard of their shingle sets, in sweeps over their documents in document
+/// order: texts are read forward (the input in file order), never at random.
+/// A sweep keeps the shingle set of a document while a later partner is
+/// still to come, within `set_bytes`; the pairs whose earlier set did not
+/// fit are left to the next sweep. `skip(a, b)` drops a pair just before it
+/// is checked (it may change as pairs are settled); `settled(a, b, sim)`
+/// gets every checked pair's similarity (the estimate when no text is kept),
+/// in a deterministic order. Returns the number of checked pairs.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn settle(
+    rule: Rule,
+    sigs: &(impl Signatures + ?Sized),
+    texts: &(impl TextSource + ?Sized),
+    set_bytes: usize,
+    mut pending: Vec<(u32, u32)>,
+    progress: &ProgressFn,
+    skip: &mut dyn FnMut(u32, u32) -> bool,
+    settled: &mut dyn FnMut(u32, u32, f64),
+) -> Result<u64> {
+    let mut checked = 0;
+    while !pending.is_empty() {
+        pending = sweep(rule, sigs, texts, set_bytes, pending, progress, skip, settled, &mut checked)?;
     }
+    Ok(checked)
+}
+
+/// One sweep (see [`settle`]); returns the pairs left over.
+#[allow(clippy::too_many_arguments)]
+fn sweep(
+    rule: Rule,
+    sigs: &(impl Signatures + ?Sized),
+    texts: &(impl TextSource + ?Sized),
+    budget: usize,
+    mut pairs: Vec<(u32, u32)>,
+    progress: &ProgressFn,
+    skip: &mut dyn FnMut(u32, u32) -> bool,
+    settled: &mut dyn FnMut(u32, u32, f64),
+    checked: &mut u64,
+) -> Result<Vec<(u32, u32)>> {
+    // by the later document: when it is read, its partners are behind
+    pairs.par_sort_unstable_by_key(|&(a, b)| (b, a));
+    pairs.dedup();
+    // the last later partner of each earlier document
+    let mut last: HashMap<u32, u32> = HashMap::new();
+    for &(a, b) in &pairs {
+        let e = last.entry(a).or_insert(b);
+        *e = (*e).max(b);
+    }
+    let mut docs: Vec<u32> =
+        pairs.iter().flat_map(|&(a, b)| [a, b]).filter(|&d| sigs.set(d).is_none()).collect();
+    docs.par_sort_unstable();
+    docs.dedup();
+    let mut kept: HashMap<u32, Option<Vec<u64>>> = HashMap::new();
+    let mut kept_bytes = 0usize;
+    let mut expiry: BinaryHeap<Reverse<(u32, u32)>> = BinaryHeap::new();
+    let mut left = Vec::new();
+    let mut rest = &pairs[..];
+    let set_bytes = |s: &Option<Vec<u64>>| s.as_ref().map_or(0, |v| v.len() * 8 + 48);
+    // a pair whose later document kept its set (nothing to read) comes
+    // with the chunk that reaches past it; with nothing to read at all,
+    // one empty chunk takes every pair
+    let chunks: Vec<&[u32]> = if docs.is_empty() { vec![&[]] } else { docs.chunks(ROUND).collect() };
+    let n = chunks.len();
+    texts.prefetch(chunks[0]);
+    for (i, &chunk) in chunks.iter().enumerate() {
+        let through = if i + 1 == n { u32::MAX } else { chunk[chunk.len() - 1] };
+        progress.report("settle", (i * ROUND) as u64, docs.len() as u64, "docs");
+        // the next chunk's reads go on while this one is shingled
+        if let Some(next) = chunks.get(i + 1) {
+            texts.prefetch(next);
+        }
+        // this chunk's texts, read in document order
+        let fresh: Vec<Option<Vec<u64>>> = chunk
+            .par_iter()
+            .map_init(|| Shingler::new(rule.shingle), |sh, &d| Ok(texts.text(d)?.map(|t| sh.shingle_set(&t))))
+            .collect::<Result<_>>()?;
+        let split = rest.partition_point(|&(_, b)| b <= through);
+        let (now, later) = rest.split_at(split);
+        rest = later;
+        // this chunk's sets are looked up by position in the sorted chunk
+        let set_of = |d: u32| -> Option<Option<&[u64]>> {
+            if let Some(s) = sigs.set(d) {
+                return Some(Some(s));
+            }
+            match chunk.binary_search(&d) {
+                Ok(i) => Some(fresh[i].as_deref()),
+                Err(_) => kept.get(&d).map(|s| s.as_deref()),
+            }
+        };
+        let mut round = Vec::with_capacity(now.len());
+        for &(a, b) in now {
+            if skip(a, b) {
+                continue;
+            }
+            if set_of(a).is_some() {
+                round.push((a, b));
+            } else {
+                left.push((a, b));
+            }
+        }
+        let sims: Vec<f64> = round
+            .par_iter()
+            .map(|&(a, b)| match (set_of(a).flatten(), set_of(b).flatten()) {
+                (Some(x), Some(y)) => Ok(jaccard(x, y)),
+                // no text: the estimate decides
+                _ => Ok(estimate(&sigs.sig(a)?, &sigs.sig(b)?)),
+            })
+            .collect::<Result<_>>()?;
+        *checked += round.len() as u64;
+        for (&(a, b), sim) in round.iter().zip(sims) {
+            settled(a, b, sim);
+        }
+        // drop the sets no later document needs, in order of their last
+        // partners (a scan of every kept set per chunk would be
+        // quadratic when many small sets fit)
+        while let Some(&Reverse((l, d))) = expiry.peek() {
+            if l > through {
+                break;
+            }
+            expiry.pop();
+            if let Some(s) = kept.remove(&d) {
+                kept_bytes -= set_bytes(&s);
+            }
+        }
+        // keep what a later document still needs, within the budget
+        // (always one set, so that every sweep settles something), in
+        // chunk order: which sets fit must not depend on a hash order
+        for (&d, s) in chunk.iter().zip(fresh) {
+            if last.get(&d).is_some_and(|&l| l > through)
+                && (kept.is_empty() || kept_bytes + set_bytes(&s) <= budget)
+            {
+                kept_bytes += set_bytes(&s);
+                expiry.push(Reverse((last[&d], d)));
+                kept.insert(d, s);
+            }
+        }
+    }
+    progress.report("settle", docs.len() as u64, docs.len() as u64, "docs");
+    Ok(left)
 }

@@ -395,3 +395,47 @@ fn the_summary_prints_the_verify_mode_in_lower_case() {
         assert!(err.contains(&format!(", verify {verify}\n")), "{err}");
     }
 }
+
+/// Every long step shows its progress on a terminal (checked in a
+/// pseudo-terminal made by `script`), and nothing of it when stderr is not
+/// one.
+#[test]
+fn long_steps_show_progress_on_a_terminal_only() {
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("c.jsonl");
+    std::fs::write(&corpus, synthetic_corpus(3000)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_neardup");
+    let in_pty = |args: &str| -> String {
+        let o = std::process::Command::new("script")
+            .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let shown = in_pty("dedup c.jsonl --clusters cl.jsonl -o kept.jsonl");
+    for step in ["candidates", "keys", "star", "write", "docs", "eta"] {
+        assert!(shown.contains(step), "dedup shows no {step:?} on a terminal: {shown}");
+    }
+    let shown = in_pty("dedup c.jsonl --max-memory 1M --clusters cl2.jsonl");
+    assert!(shown.contains("candidates") && shown.contains("eta"), "{shown}");
+    let shown = in_pty("truth c.jsonl -o t.jsonl");
+    assert!(shown.contains("truth") && shown.contains("eta"), "{shown}");
+    let shown = in_pty("gen c.jsonl --size 2M -o g.jsonl");
+    assert!(shown.contains("gen") && shown.contains("eta"), "{shown}");
+    let shown = in_pty("sign c.jsonl -o signed -q");
+    assert!(!shown.contains("eta"), "--quiet shows progress: {shown}");
+    let shown = in_pty("sign c.jsonl -o signed2");
+    assert!(shown.contains("eta"), "sign shows no progress: {shown}");
+    let shown = in_pty("link signed2 -o linked --texts c.jsonl");
+    assert!(shown.contains("candidates") && shown.contains("eta"), "link shows no progress: {shown}");
+    // not a terminal: no bar
+    let o = run(&["dedup", s(&corpus), "--clusters", s(&dir.path().join("cl3.jsonl"))]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && !err.contains("eta") && !err.contains('\r'), "{err}");
+}

@@ -19,7 +19,7 @@ use std::process::Output;
 use std::time::{Duration, UNIX_EPOCH};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{UInt32Type, UInt64Type};
+use arrow_array::types::{Float64Type, UInt32Type, UInt64Type};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Map, Value, json};
@@ -186,6 +186,7 @@ fn stage_file(path: &Path) -> Value {
                     DataType::UInt64 => json!(c.as_primitive::<UInt64Type>().value(r)),
                     DataType::UInt32 => json!(c.as_primitive::<UInt32Type>().value(r)),
                     DataType::Utf8 => json!(c.as_string::<i32>().value(r)),
+                    DataType::Float64 => json!(c.as_primitive::<Float64Type>().value(r)),
                     DataType::Binary => hex_bytes(c.as_binary::<i32>().value(r)),
                     t => panic!("{}: a column of type {t}", path.display()),
                 })

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cli;
+mod clusters;
 mod compressed;
 mod golden;
 mod index;

@@ -1,3 +1,5 @@
+use std::path::Path;
+
 use crate::*;
 
 fn clusters_of(args: &[&str]) -> Vec<u8> {
@@ -50,7 +52,9 @@ fn estimate_agrees_with_exact() {
 }
 
 /// Clusters agree with the exact ground truth computed by `neardup truth`
-/// (connected components of the true pairs) under exact verification.
+/// (connected components of the true pairs) under exact verification and
+/// `--cluster components`; star clusters remove only documents alike the
+/// kept one (document precision 1) and never more than components do.
 #[test]
 fn exact_clusters_match_truth_components() {
     let dir = tempfile::tempdir().unwrap();
@@ -58,7 +62,9 @@ fn exact_clusters_match_truth_components() {
     std::fs::write(&path, synthetic_corpus(1500)).unwrap();
     let cl = dir.path().join("cl.jsonl");
     let truth = dir.path().join("truth.jsonl");
-    assert!(run(&["dedup", s(&path), "--clusters", s(&cl), "--verify", "exact", "-q"]).status.success());
+    let args =
+        ["dedup", s(&path), "--clusters", s(&cl), "--verify", "exact", "--cluster", "components", "-q"];
+    assert!(run(&args).status.success());
     assert!(run(&["truth", s(&path), "-o", s(&truth)]).status.success());
     let out = run(&["score", "--clusters", s(&cl), "--truth", s(&truth), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -67,4 +73,12 @@ fn exact_clusters_match_truth_components() {
     assert_eq!(v["doc_precision"], 1.0);
     assert_eq!(v["doc_recall"], 1.0);
     assert!(v["true_pairs"].as_u64().unwrap() >= 300);
+    let star = dir.path().join("star.jsonl");
+    assert!(run(&["dedup", s(&path), "--clusters", s(&star), "--verify", "exact", "-q"]).status.success());
+    let out = run(&["score", "--clusters", s(&star), "--truth", s(&truth), "--json"]);
+    let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(w["doc_precision"], 1.0, "{w}");
+    let removed =
+        |p: &Path| clusters(&std::fs::read_to_string(p).unwrap()).iter().filter(|(id, c, _)| id != c).count();
+    assert!(removed(&star) <= removed(&cl) && removed(&star) * 10 >= removed(&cl) * 9, "{w}");
 }

@@ -9,7 +9,7 @@ use clap::Args;
 use neardup::Summary;
 
 use super::{
-    Failure, InputArgs, ParamArgs, TableArgs, input_failure, inputs_complete, parse_size, peak_rss,
+    Failure, InputArgs, Meter, ParamArgs, TableArgs, input_failure, inputs_complete, parse_size, peak_rss,
     print_bad_records, protected, read_options, stage, with_progress, write_file,
 };
 
@@ -49,7 +49,8 @@ pub(crate) struct DedupArgs {
 pub(crate) fn run(args: DedupArgs) -> Result<(), Failure> {
     let start = Instant::now();
     let opts = read_options(&args.input.read);
-    let builder = args.params.builder(&args.input.read);
+    let meter = Meter::new(args.quiet);
+    let builder = args.params.builder(&args.input.read).progress(meter.progress());
     let dedup = builder.build()?;
     let inputs = neardup::io::expand_inputs(&args.input.inputs, opts.format).map_err(input_failure)?;
     let (outs, to) = DedupOutputs::stage(&args, &inputs)?;
@@ -96,6 +97,7 @@ pub(crate) fn run(args: DedupArgs) -> Result<(), Failure> {
     if let (Some(p), Some(to)) = (&args.bad_records, &to.bad_records) {
         write_bad_records(to, p, corpus.bad_records())?;
     }
+    meter.finish();
     let summary = Summary::new(&dedup, &corpus, &clustering, t_write.elapsed(), start.elapsed());
     let summary = finish_summary(summary, args.summary_json.as_deref().zip(to.summary_json.as_deref()))?;
     // every output was written: they appear together

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::{
-    Failure, InputArgs, input_failure, parse_size, print_bad_records, protected, read_options, stage,
+    Failure, InputArgs, Meter, input_failure, parse_size, print_bad_records, protected, read_options, stage,
 };
 
 #[derive(Args)]
@@ -62,21 +62,25 @@ pub(crate) fn run(args: GenArgs) -> Result<(), Failure> {
         StyleArg::Markov => neardup::eval::Style::Markov,
         StyleArg::Paragraphs => neardup::eval::Style::Paragraphs,
     };
+    let meter = Meter::new(false);
+    let progress = meter.progress();
     let written = || -> anyhow::Result<neardup::eval::SynthStats> {
-        let mut corpus = neardup::io::AtomicFile::create(&corpus_to, &[])?;
+        let file = neardup::io::AtomicFile::create(&corpus_to, &[])?;
+        let mut corpus = Counted { inner: file, written: 0, target: args.size, progress: &progress };
         let mut planted =
             planted_to.as_deref().map(|p| neardup::io::AtomicFile::create(p, &[])).transpose()?;
         let stats = match planted.as_mut() {
             Some(p) => neardup::eval::generate(&paras, &gen_opts, &mut corpus, p)?,
             None => neardup::eval::generate(&paras, &gen_opts, &mut corpus, &mut std::io::sink())?,
         };
-        corpus.commit()?;
+        corpus.inner.commit()?;
         if let Some(p) = planted {
             p.commit()?;
         }
         Ok(stats)
     };
     let stats = written().with_context(|| format!("generating {}", args.output.display()))?;
+    meter.finish();
     outs.commit()?;
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
@@ -89,4 +93,29 @@ pub(crate) fn run(args: GenArgs) -> Result<(), Failure> {
         stats.bytes as f64 / 1e6 / secs.max(1e-9)
     );
     Ok(())
+}
+
+/// A writer that reports the bytes written toward the corpus size (phase
+/// `gen`).
+struct Counted<'a, W> {
+    inner: W,
+    written: u64,
+    target: u64,
+    progress: &'a neardup::ProgressFn,
+}
+
+impl<W: std::io::Write> std::io::Write for Counted<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        let before = self.written >> 20;
+        self.written += n as u64;
+        if self.written >> 20 != before {
+            self.progress.report("gen", self.written.min(self.target), self.target, "bytes");
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

@@ -186,6 +186,25 @@ struct ParamArgs {
     /// How candidate pairs are verified.
     #[arg(long, value_enum, default_value_t = VerifyArg::Estimate)]
     verify: VerifyArg,
+    /// How clusters are made: star (a document is removed only when it reaches the threshold to the
+    /// kept one; chains are cut) or components (connected components: chains A~B~C are one cluster).
+    #[arg(long, value_enum, default_value_t = ClusterArg::Star)]
+    cluster: ClusterArg,
+    /// Which document of a cluster is kept: first (input order), longest, shortest, max:FIELD or
+    /// min:FIELD (a numeric or timestamp JSON field, Parquet column or WARC header such as
+    /// WARC-Date); ties and documents without the field go by input order.
+    #[arg(long, default_value = "first", value_parser = parse_keep)]
+    keep: neardup::Keep,
+}
+
+fn parse_keep(s: &str) -> Result<neardup::Keep, String> {
+    s.parse().map_err(|e: neardup::Error| e.to_string())
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ClusterArg {
+    Star,
+    Components,
 }
 
 impl ParamArgs {
@@ -204,6 +223,11 @@ impl ParamArgs {
                 VerifyArg::Estimate => Verify::Estimate,
                 VerifyArg::Exact => Verify::Exact,
             })
+            .cluster(match self.cluster {
+                ClusterArg::Star => neardup::ClusterMode::Star,
+                ClusterArg::Components => neardup::ClusterMode::Components,
+            })
+            .keep(self.keep.clone())
             .strict(read.strict)
             .read_options(read_options(read));
         if let (Some(b), Some(r)) = (self.bands, self.rows) {
@@ -410,6 +434,69 @@ fn progress_bar(total: u64, quiet: bool) -> Option<indicatif::ProgressBar> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     bar.set_style(style);
     Some(bar)
+}
+
+/// The progress of the steps after reading, on a terminal: one bar per
+/// step (its name, a count, a rate and an ETA), each cleared when the next
+/// begins; nothing when stderr is not a terminal or with `--quiet`.
+#[derive(Clone, Default)]
+struct Meter {
+    bar: Option<std::sync::Arc<std::sync::Mutex<Option<PhaseBar>>>>,
+}
+
+/// The bar of one step, with the step's name.
+type PhaseBar = (&'static str, indicatif::ProgressBar);
+
+impl Meter {
+    fn new(quiet: bool) -> Meter {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Meter::default();
+        }
+        Meter { bar: Some(Default::default()) }
+    }
+
+    /// What the library reports to.
+    fn progress(&self) -> neardup::ProgressFn {
+        let meter = self.clone();
+        match self.bar {
+            Some(_) => neardup::ProgressFn::new(move |p| meter.show(p)),
+            None => neardup::ProgressFn::default(),
+        }
+    }
+
+    fn show(&self, p: &neardup::Progress) {
+        let Some(cell) = &self.bar else { return };
+        let Ok(mut slot) = cell.lock() else { return };
+        if slot.as_ref().is_none_or(|(phase, _)| *phase != p.phase) {
+            if let Some((_, old)) = slot.take() {
+                old.finish_and_clear();
+            }
+            let bar = indicatif::ProgressBar::new(p.total);
+            let template = "{prefix:>10} {bar:30} {human_pos}/{human_len} {msg} {per_sec} eta {eta}";
+            let style = indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_prefix(p.phase);
+            bar.set_message(p.unit);
+            bar.tick();
+            *slot = Some((p.phase, bar));
+        }
+        if let Some((_, bar)) = slot.as_ref() {
+            if bar.length() != Some(p.total) {
+                bar.set_length(p.total);
+            }
+            bar.set_position(p.done);
+        }
+    }
+
+    /// Clear the last bar.
+    fn finish(&self) {
+        if let Some(cell) = &self.bar {
+            if let Some((_, bar)) = cell.lock().ok().and_then(|mut s| s.take()) {
+                bar.finish_and_clear();
+            }
+        }
+    }
 }
 
 /// Peak resident set size of this process (Linux; `None` elsewhere).

@@ -10,8 +10,8 @@ use clap::Args;
 use neardup::stages;
 
 use super::{
-    Failure, InputArgs, ParamArgs, error_text, input_failure, inputs_complete, print_bad_records, protected,
-    read_options, with_progress,
+    Failure, InputArgs, Meter, ParamArgs, error_text, input_failure, inputs_complete, print_bad_records,
+    protected, read_options, with_progress,
 };
 
 #[derive(Args)]
@@ -110,8 +110,10 @@ pub(crate) fn link(args: LinkArgs) -> Result<(), Failure> {
     let mut inputs = args.texts.clone();
     inputs.push(args.bands.clone());
     neardup::io::check_outputs(&[&args.output.join("edges.parquet")], &inputs)?;
-    let r = stages::link(&args.bands, &args.output, args.threads, &args.texts)
+    let meter = Meter::new(args.quiet);
+    let r = stages::link(&args.bands, &args.output, args.threads, &args.texts, &meter.progress())
         .with_context(|| format!("linking {}", args.bands.display()))?;
+    meter.finish();
     if !args.quiet {
         eprintln!(
             "linked {} documents: {} band keys, {} candidate pairs, {} linked ({} doubtful settled), {} edges in \

@@ -8,8 +8,8 @@ use clap::Args;
 use neardup::{DedupBuilder, Verify};
 
 use super::{
-    EXIT_INPUT, Failure, InputArgs, ShingleArgs, input_failure, input_size, print_bad_records, protected,
-    read_options,
+    EXIT_INPUT, Failure, InputArgs, Meter, ShingleArgs, input_failure, input_size, print_bad_records,
+    protected, read_options, with_progress,
 };
 
 #[derive(Args)]
@@ -74,10 +74,13 @@ pub(crate) fn run(args: TruthArgs) -> Result<(), Failure> {
         }
     }
     let start = Instant::now();
-    let corpus = dedup.read(&inputs, false, &|_| {}).map_err(input_failure)?;
+    let corpus = with_progress(&inputs, false, |progress| dedup.read(&inputs, false, progress))?;
     print_bad_records(corpus.bad_records(), false);
     let sets = corpus.shingle_sets().context("shingle sets were not kept")?;
-    let pairs = dedup.install_pool(|| neardup::eval::similar_pairs(sets, args.threshold));
+    let meter = Meter::new(false);
+    let pairs = dedup
+        .install_pool(|| neardup::eval::similar_pairs_with_progress(sets, args.threshold, &meter.progress()));
+    meter.finish();
     let mut out = neardup::io::AtomicFile::create(&args.output, &args.input.inputs)?;
     let mut line = String::new();
     for p in &pairs {
