@@ -8,6 +8,7 @@ mod golden;
 mod index;
 mod many_files;
 mod oracle;
+mod params;
 mod parquet_io;
 mod passages;
 mod real_corpus;

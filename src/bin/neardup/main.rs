@@ -3,8 +3,8 @@
 
 //!
 //! One file per subcommand: `dedup`, `passages`, `truth`, `score`, `gen`,
-//! `index` (build, add, query, info) and `stages` (sign, link, components,
-//! filter). This file holds the command line, the exit codes and what the
+//! `index` (build, add, query, info), `stages` (sign, link, components,
+//! filter) and `params` (the LSH S-curve of bandings). This file holds the command line, the exit codes and what the
 //! subcommands share: input and parameter flags, output staging, the
 //! progress bar, bad-record printing and the peak RSS.
 
@@ -20,6 +20,7 @@ use neardup::{DedupBuilder, Verify};
 mod dedup;
 mod r#gen;
 mod index;
+mod params;
 mod passages;
 mod score;
 mod stages;
@@ -56,6 +57,8 @@ enum Command {
     /// An incremental near-duplicate index on disk: build it, add to it, query it.
     #[command(subcommand)]
     Index(index::IndexCommand),
+    /// The LSH S-curve of the banding chosen from a threshold, next to a few others.
+    Params(params::ParamsArgs),
     /// Stage 1 of 4 for many machines: sketch input shards into band keys and signatures (Parquet).
     Sign(stages::SignArgs),
     /// Stage 2: band keys -> verified edges (doc_id, root_id), every document to the smallest id it
@@ -275,6 +278,7 @@ fn main() -> ExitCode {
         Command::Score(args) => score::run(args),
         Command::Gen(args) => r#gen::run(args),
         Command::Index(cmd) => index::run(cmd),
+        Command::Params(args) => params::run(args),
         Command::Sign(args) => stages::sign(args),
         Command::Link(args) => stages::link(args),
         Command::Components(args) => stages::components(args),
