@@ -4,6 +4,7 @@
 mod bad_input;
 mod cli;
 mod compressed;
+mod explain;
 mod golden;
 mod index;
 mod many_files;

@@ -4,7 +4,8 @@
 //!
 //! One file per subcommand: `dedup`, `passages`, `truth`, `score`, `gen`,
 //! `index` (build, add, query, info), `stages` (sign, link, components,
-//! filter) and `params` (the LSH S-curve of bandings). This file holds the command line, the exit codes and what the
+//! filter), `params` (the LSH S-curve of bandings) and `explain` (why two
+//! documents are or are not near-duplicates). This file holds the command line, the exit codes and what the
 //! subcommands share: input and parameter flags, output staging, the
 //! progress bar, bad-record printing and the peak RSS.
 
@@ -18,6 +19,7 @@ use neardup::sketch::{ShingleKind, SketchKind};
 use neardup::{DedupBuilder, Verify};
 
 mod dedup;
+mod explain;
 mod r#gen;
 mod index;
 mod params;
@@ -59,6 +61,8 @@ enum Command {
     Index(index::IndexCommand),
     /// The LSH S-curve of the banding chosen from a threshold, next to a few others.
     Params(params::ParamsArgs),
+    /// Why two documents are, or are not, near-duplicates under a run's parameters.
+    Explain(explain::ExplainArgs),
     /// Stage 1 of 4 for many machines: sketch input shards into band keys and signatures (Parquet).
     Sign(stages::SignArgs),
     /// Stage 2: band keys -> verified edges (doc_id, root_id), every document to the smallest id it
@@ -279,6 +283,7 @@ fn main() -> ExitCode {
         Command::Gen(args) => r#gen::run(args),
         Command::Index(cmd) => index::run(cmd),
         Command::Params(args) => params::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Sign(args) => stages::sign(args),
         Command::Link(args) => stages::link(args),
         Command::Components(args) => stages::components(args),
