@@ -123,6 +123,9 @@ fn explain_names_a_missing_id() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("\"no-such-doc\""), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
+    let out = run(&["explain", s(&input), "p5", "p5", "--clusters", "/no/such/clusters.jsonl"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("/no/such/clusters.jsonl"), "{}", stderr(&out));
 }
 
 #[test]
@@ -159,4 +162,14 @@ fn explain_says_what_a_run_removed() {
     assert_eq!(v["clusters"]["same_cluster"], false);
     assert_eq!(v["clusters"]["b"]["why"], "kept: a cluster of its own");
     assert!(v["clusters"]["reason"].as_str().unwrap().starts_with("in different clusters"));
+}
+
+#[test]
+fn explain_empty_documents_are_nobodys_duplicates() {
+    let input = data("small.jsonl");
+    let v = json(&run(&["explain", s(&input), "empty", "blank", "--json"]));
+    assert_eq!((v["sketch"]["samples"].as_u64(), v["decision"]["how"].as_str()), (Some(0), Some("empty")));
+    assert_eq!(v["lsh"]["collided"].as_array().unwrap().len(), 0);
+    let out = run(&["explain", s(&input), "empty", "blank"]);
+    assert!(String::from_utf8(out.stdout).unwrap().contains("sketch      no samples"));
 }

@@ -546,11 +546,15 @@ fn scan_clusters(path: &Path, ids: [&str; 2]) -> Result<Scan, Failure> {
             path.display()
         ),
     };
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let unreadable = |e: std::io::Error| Failure {
+        code: EXIT_INPUT,
+        error: anyhow::Error::new(e).context(format!("reading the clusters file {}", path.display())),
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut rows: [Option<Row>; 2] = [None, None];
     let mut sizes: HashMap<String, u64> = HashMap::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("reading {}", path.display()))?;
+        let line = line.map_err(unreadable)?;
         if line.trim().is_empty() {
             continue;
         }
@@ -622,19 +626,23 @@ fn text_shingles(s: &mut String, e: &Explanation) {
 
 fn text_sketch(s: &mut String, e: &Explanation) {
     let (k, l, t) = (&e.sketch, &e.lsh, e.params.threshold);
-    let _ = writeln!(
-        s,
-        "sketch      estimate {:.3} from {} samples (A {}, B {}); standard error {:.3} at J = {:.3}; doubt band \
+    if k.samples == 0 {
+        let _ = writeln!(s, "sketch      no samples: a document without shingles has an empty signature");
+    } else {
+        let _ = writeln!(
+            s,
+            "sketch      estimate {:.3} from {} samples (A {}, B {}); standard error {:.3} at J = {:.3}; doubt band \
          {t} +/- {:.3}: {}",
-        k.estimate,
-        k.samples,
-        k.samples_a,
-        k.samples_b,
-        k.standard_error,
-        e.shingles.jaccard,
-        k.doubt,
-        k.judgement
-    );
+            k.estimate,
+            k.samples,
+            k.samples_a,
+            k.samples_b,
+            k.standard_error,
+            e.shingles.jaccard,
+            k.doubt,
+            k.judgement
+        );
+    }
     let list = l.collided.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ");
     let _ = writeln!(
         s,
