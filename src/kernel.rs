@@ -22,6 +22,9 @@ use rayon::prelude::*;
 
 use crate::dedup::{Dedup, Verify};
 use crate::error::{Error, Result};
+use crate::io::InputFile;
+use crate::io::StreamReport;
+use crate::io::load::stream;
 use crate::lsh::{self, Likeness, Pivots};
 use crate::pipeline::cluster::UnionFind;
 use crate::pipeline::verify::Rule;
@@ -170,6 +173,33 @@ impl Kernel {
             Likeness::Maybe => Judgement::Doubtful,
             Likeness::No => Judgement::No,
         })
+    }
+
+    /// Half-width of the band around the threshold inside which an
+    /// estimate from `samples` independent slots is not trusted, as `dedup`
+    /// draws it: [`Kernel::judge`] calls a pair doubtful when its estimate
+    /// is within this distance of the threshold (three standard errors of
+    /// an estimate at the threshold, plus two slots).
+    pub fn doubt(&self, samples: u32) -> f64 {
+        self.rule().doubt(samples)
+    }
+
+    /// Read the records of `inputs` as `dedup` reads them (the read options
+    /// and strictness of the [`Dedup`] the kernel was made from), calling
+    /// `record(id, text)` for each in input order; nothing is kept, so
+    /// memory does not grow with the inputs. Returns the records that could
+    /// not be used and the inputs that could not be read to their end; with
+    /// strict reading the first bad record is an error.
+    pub fn read_records(
+        &self,
+        inputs: &[InputFile],
+        record: &mut (dyn FnMut(&str, &str) + Send),
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<StreamReport> {
+        let copy = |text: &str| text.to_owned();
+        let mut consume = |id: &str, text: String| record(id, &text);
+        let (opts, strict) = (self.dedup.read_options(), self.dedup.is_strict());
+        self.dedup.install_pool(|| stream(inputs, opts, strict, &copy, &mut consume, progress))
     }
 
     /// The signature estimate of a pair's Jaccard similarity (0 when either
@@ -381,6 +411,30 @@ mod tests {
         let (ids, reps) = components(&[(9, 4), (4, 7), (20, 30), (7, 9)]).unwrap();
         assert_eq!(ids, vec![4, 7, 9, 20, 30]);
         assert_eq!(reps, vec![4, 4, 4, 20, 20]);
+    }
+
+    #[test]
+    fn doubt_is_the_rule_of_dedup() {
+        let k = kernel();
+        let want = 3.0 * (0.8f64 * 0.2 / 100.0).sqrt() + 2.0 / 100.0;
+        assert!((k.doubt(100) - want).abs() < 1e-12);
+        assert!(k.doubt(1000) < k.doubt(100));
+    }
+
+    #[test]
+    fn records_are_read_in_input_order_with_their_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        std::fs::write(&path, "{\"id\":\"a\",\"text\":\"one two\"}\n{\"text\":\"three\"}\nnot json\n")
+            .unwrap();
+        let inputs = crate::io::expand_inputs(std::slice::from_ref(&path), crate::io::Format::Auto).unwrap();
+        let mut got = Vec::new();
+        let report =
+            kernel().read_records(&inputs, &mut |id, t| got.push((id.to_owned(), t.to_owned())), &|_| {});
+        let report = report.unwrap();
+        let line2 = format!("{}:2", path.display());
+        assert_eq!(got, vec![("a".to_owned(), "one two".to_owned()), (line2, "three".to_owned())]);
+        assert_eq!(report.bad.len(), 1);
     }
 
     #[test]

@@ -195,12 +195,17 @@ impl Summary {
         if !p.bands_chosen && (p.s_curve_midpoint - p.threshold).abs() > 0.1 {
             w.push(format!(
                 "bands x rows = {} x {} puts the S-curve midpoint at {:.2}, far from the threshold {}: \
-                 pairs near the threshold will be {}",
+                 pairs near the threshold will be {}; `neardup params --threshold {} --num-perm {} --bands {} \
+                 --rows {}` compares it with the banding chosen from the threshold",
                 p.bands,
                 p.rows,
                 p.s_curve_midpoint,
                 p.threshold,
-                if p.s_curve_midpoint > p.threshold { "missed" } else { "over-generated (slower)" }
+                if p.s_curve_midpoint > p.threshold { "missed" } else { "over-generated (slower)" },
+                p.threshold,
+                p.num_perm,
+                p.bands,
+                p.rows
             ));
         }
         w

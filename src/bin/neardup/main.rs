@@ -3,8 +3,9 @@
 
 //!
 //! One file per subcommand: `dedup`, `passages`, `truth`, `score`, `gen`,
-//! `index` (build, add, query, info) and `stages` (sign, link, components,
-//! filter). This file holds the command line, the exit codes and what the
+//! `index` (build, add, query, info), `stages` (sign, link, components,
+//! filter), `params` (the LSH S-curve of bandings) and `explain` (why two
+//! documents are or are not near-duplicates). This file holds the command line, the exit codes and what the
 //! subcommands share: input and parameter flags, output staging, the
 //! progress bar, bad-record printing and the peak RSS.
 
@@ -18,8 +19,10 @@ use neardup::sketch::{ShingleKind, SketchKind};
 use neardup::{DedupBuilder, Verify};
 
 mod dedup;
+mod explain;
 mod r#gen;
 mod index;
+mod params;
 mod passages;
 mod score;
 mod stages;
@@ -56,6 +59,10 @@ enum Command {
     /// An incremental near-duplicate index on disk: build it, add to it, query it.
     #[command(subcommand)]
     Index(index::IndexCommand),
+    /// The LSH S-curve of the banding chosen from a threshold, next to a few others.
+    Params(params::ParamsArgs),
+    /// Why two documents are, or are not, near-duplicates under a run's parameters.
+    Explain(explain::ExplainArgs),
     /// Stage 1 of 4 for many machines: sketch input shards into band keys and signatures (Parquet).
     Sign(stages::SignArgs),
     /// Stage 2: band keys -> verified edges (doc_id, root_id), every document to the smallest id it
@@ -299,6 +306,8 @@ fn main() -> ExitCode {
         Command::Score(args) => score::run(args),
         Command::Gen(args) => r#gen::run(args),
         Command::Index(cmd) => index::run(cmd),
+        Command::Params(args) => params::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Sign(args) => stages::sign(args),
         Command::Link(args) => stages::link(args),
         Command::Components(args) => stages::components(args),
