@@ -11,6 +11,7 @@ mod oracle;
 mod parquet_io;
 mod passages;
 mod real_corpus;
+mod report;
 mod spill;
 mod stages;
 mod warc;

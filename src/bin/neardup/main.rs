@@ -2,7 +2,7 @@
 //! onto builders and prints.
 
 //!
-//! One file per subcommand: `dedup`, `passages`, `truth`, `score`, `gen`,
+//! One file per subcommand: `dedup`, `passages`, `truth`, `score`, `report`, `gen`,
 //! `index` (build, add, query, info) and `stages` (sign, link, components,
 //! filter). This file holds the command line, the exit codes and what the
 //! subcommands share: input and parameter flags, output staging, the
@@ -21,6 +21,7 @@ mod dedup;
 mod r#gen;
 mod index;
 mod passages;
+mod report;
 mod score;
 mod stages;
 mod truth;
@@ -51,6 +52,9 @@ enum Command {
     Truth(truth::TruthArgs),
     /// Generate a deterministic corpus with planted near-duplicates from real seed text.
     Gen(r#gen::GenArgs),
+    /// An HTML report of a dedup run from its clusters and summary: plots, largest clusters,
+    /// borderline pairs side by side, chains.
+    Report(report::ReportArgs),
     /// Score clusters against ground truth: pair, closure and document precision/recall.
     Score(score::ScoreArgs),
     /// An incremental near-duplicate index on disk: build it, add to it, query it.
@@ -273,6 +277,7 @@ fn main() -> ExitCode {
         Command::Passages(args) => passages::run(args),
         Command::Truth(args) => truth::run(args),
         Command::Score(args) => score::run(args),
+        Command::Report(args) => report::run(args),
         Command::Gen(args) => r#gen::run(args),
         Command::Index(cmd) => index::run(cmd),
         Command::Sign(args) => stages::sign(args),
