@@ -214,7 +214,7 @@ pub(crate) fn bars(title: &str, rows: &[(String, u64, String)]) -> String {
     );
     for (i, (label, v, note)) in rows.iter().enumerate() {
         let y = MT + ROW * i as f64;
-        let w = (W - LABEL - 120.0) * *v as f64 / max;
+        let w = (W - LABEL - 170.0) * *v as f64 / max;
         let shown: String = label.chars().take(32).collect();
         let _ = write!(
             out,
