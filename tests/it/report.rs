@@ -46,6 +46,11 @@ fn check_page(html: &str) {
     }
     assert!(html.contains("P(0.8) = "), "the S-curve does not print the probability at the threshold");
     assert!(html.len() < 5_000_000, "page of {} bytes", html.len());
+    // the chains counted from the clusters file are the summary's
+    let at = html.find(" clusters hold a member below the threshold").expect("no chains paragraph");
+    let counted = html[..at].rsplit('>').next().unwrap();
+    let from_summary = html[at..].split("</code>: ").nth(1).unwrap().split(')').next().unwrap();
+    assert_eq!(counted, from_summary, "chains counted vs the summary's chained_clusters");
 }
 
 #[test]
@@ -80,6 +85,13 @@ fn report_of_dedup_outputs_and_dedup_report_are_the_same_page() {
         assert!(!html.contains("text not found"), "a sampled id was not found in the inputs");
         assert_eq!(html.matches("<script>").count(), 1, "one inline script only");
     }
+    // the same code made both: the same page but for the names of the files it came from
+    let body = |p: &Path| {
+        let html = std::fs::read_to_string(p).unwrap();
+        html[html.find("<h2>Summary</h2>").unwrap()..].to_owned()
+    };
+    assert_eq!(body(&page), body(&direct));
+    browser_check(&page);
     // no temporary clusters file is left next to the report
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left.len(), 5, "{left:?}");
@@ -100,6 +112,18 @@ fn report_without_clusters_flag_and_of_a_generated_corpus() {
     assert!(!html.contains("text not found"), "a sampled id was not found in the inputs");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "a temporary file was left");
     browser_check(&page);
+    // Parquet clusters: the report reads a temporary JSON-lines copy, removed after
+    let (c, again) = (dir.path().join("c.parquet"), dir.path().join("again.html"));
+    let out = run(&["dedup", s(&corpus), "--clusters", s(&c), "--report", s(&again), "-q"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let body = |p: &Path| {
+        let html = std::fs::read_to_string(p).unwrap();
+        html[html.find("<h2>Plots</h2>").unwrap()..].to_owned()
+    };
+    assert_eq!(body(&page), body(&again));
+    let mut left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, ["again.html", "c.parquet", "gen.html", "gen.jsonl"]);
 }
 
 #[test]
@@ -183,9 +207,8 @@ fn browser_check(page: &Path) {
         panic!("chromium is not installed: apt-get install -y chromium, or set NEARDUP_NO_BROWSER=1 to skip");
     }
     let url = format!("file://{}", page.display());
-    let dir = page.parent().unwrap();
-    let shot = dir.join("shot.png");
     let profile = tempfile::tempdir().unwrap();
+    let shot = profile.path().join("shot.png");
     let base = |cmd: &mut Command| {
         cmd.args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions"])
             .arg(format!("--user-data-dir={}", profile.path().display()));
@@ -206,6 +229,7 @@ fn browser_check(page: &Path) {
     base(&mut cmd);
     let out = cmd.arg("--dump-dom").arg(&url).output().unwrap();
     let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(!dom.contains("<script>alert"), "a document's script became part of the page");
     assert!(
         dom.contains("data-ok=\"4\""),
         "the page's script did not run or did not see 4 plots: {}",
