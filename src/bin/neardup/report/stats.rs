@@ -292,12 +292,13 @@ impl Stats {
     }
 
     fn count_source(&mut self, id: &str, is_rep: bool) {
-        let counts = match self.by.source(id).map(|s| cut(s, ID_BYTES)) {
+        let src = self.by.source(id).map(|s| cut(s, ID_BYTES));
+        if let Some(src) = src.filter(|s| !self.sources.contains_key(*s) && self.sources.len() < SOURCES) {
+            self.sources.insert(src.to_owned(), Counts::default());
+        }
+        let counts = match src {
             None => &mut self.no_source,
-            Some(src) if self.sources.contains_key(src) || self.sources.len() < SOURCES => {
-                self.sources.entry(src.to_owned()).or_default()
-            }
-            Some(_) => &mut self.other_sources,
+            Some(src) => self.sources.get_mut(src).unwrap_or(&mut self.other_sources),
         };
         counts.docs += 1;
         counts.dups += u64::from(!is_rep);
