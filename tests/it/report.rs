@@ -236,3 +236,47 @@ fn browser_check(page: &Path) {
         &dom[..dom.len().min(300)]
     );
 }
+
+/// Without an id field documents are FILE:LINE: the report finds their
+/// texts by those ids and groups them by file.
+#[test]
+fn report_finds_file_line_ids_and_groups_by_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = super::synthetic_corpus(60);
+    let no_ids: String = corpus
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!("{}\n\n", serde_json::json!({"text": v["text"]}))
+        })
+        .collect();
+    let input = dir.path().join("noid.jsonl");
+    std::fs::write(&input, no_ids).unwrap();
+    let (c, sj, page) = (dir.path().join("c.jsonl"), dir.path().join("s.json"), dir.path().join("r.html"));
+    let out = run(&["dedup", s(&input), "--clusters", s(&c), "--summary-json", s(&sj), "-q"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let clusters = std::fs::read_to_string(&c).unwrap();
+    assert!(clusters.contains(":3\""), "ids are not FILE:LINE with blank lines counted: {clusters}");
+    let out = run(&[
+        "report",
+        "--clusters",
+        s(&c),
+        "--summary",
+        s(&sj),
+        "--by",
+        "file",
+        "--inputs",
+        s(&input),
+        "-o",
+        s(&page),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    check_page(&html);
+    assert!(html.contains("<mark>"), "no shared passage is marked");
+    assert!(!html.contains("text not found"), "a FILE:LINE id was not found in the inputs");
+    assert!(
+        html.contains("noid.jsonl</text>") && html.contains("noid.jsonl: "),
+        "documents are not grouped by their file"
+    );
+}

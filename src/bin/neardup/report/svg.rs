@@ -203,6 +203,7 @@ pub(crate) fn s_curve(title: &str, bands: u32, rows: u32, threshold: f64) -> Str
 pub(crate) fn bars(title: &str, rows: &[(String, u64, String)]) -> String {
     const ROW: f64 = 18.0;
     const LABEL: f64 = 220.0;
+    const LABEL_CHARS: usize = 32;
     let h = MT + ROW * rows.len().max(1) as f64 + 10.0;
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64;
     let mut out = String::new();
@@ -215,7 +216,12 @@ pub(crate) fn bars(title: &str, rows: &[(String, u64, String)]) -> String {
     for (i, (label, v, note)) in rows.iter().enumerate() {
         let y = MT + ROW * i as f64;
         let w = (W - LABEL - 170.0) * *v as f64 / max;
-        let shown: String = label.chars().take(32).collect();
+        // long labels (paths) keep their end
+        let chars = label.chars().count();
+        let shown: String = match chars > LABEL_CHARS {
+            true => std::iter::once('\u{2026}').chain(label.chars().skip(chars + 1 - LABEL_CHARS)).collect(),
+            false => label.clone(),
+        };
         let _ = write!(
             out,
             r#"<text x="{lx}" y="{ty:.1}" class="ke">{l}</text><rect x="{LABEL}" y="{y:.1}" width="{w:.1}" height="{bh}" class="bar"><title>{full}: {v}</title></rect><text x="{nx:.1}" y="{ty:.1}" class="ks">{v} {n}</text>"#,
