@@ -14,6 +14,7 @@ mod params;
 mod parquet_io;
 mod passages;
 mod real_corpus;
+mod report;
 mod spill;
 mod stages;
 mod warc;

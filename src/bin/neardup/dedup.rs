@@ -31,6 +31,10 @@ pub(crate) struct DedupArgs {
     /// Write the summary as JSON.
     #[arg(long)]
     summary_json: Option<PathBuf>,
+    /// Write an HTML report of the run (as `neardup report` makes it from the clusters, the
+    /// summary and the inputs).
+    #[arg(long)]
+    report: Option<PathBuf>,
     /// Write every skipped bad record (file, line, reason) as JSON lines.
     #[arg(long)]
     bad_records: Option<PathBuf>,
@@ -100,6 +104,11 @@ pub(crate) fn run(args: DedupArgs) -> Result<(), Failure> {
     meter.finish();
     let summary = Summary::new(&dedup, &corpus, &clustering, t_write.elapsed(), start.elapsed());
     let summary = finish_summary(summary, args.summary_json.as_deref().zip(to.summary_json.as_deref()))?;
+    if let (Some(target), Some(report_to)) = (&args.report, &to.report) {
+        let run =
+            Run { corpus: &corpus, clustering: &clustering, summary: &summary, inputs: &inputs, opts: &opts };
+        write_report(&run, &args, &to, report_to, target)?;
+    }
     // every output was written: they appear together
     outs.commit()?;
     let mut err = std::io::stderr().lock();
@@ -119,6 +128,7 @@ struct DedupOutputs {
     output: Option<PathBuf>,
     bad_records: Option<PathBuf>,
     summary_json: Option<PathBuf>,
+    report: Option<PathBuf>,
 }
 
 impl DedupOutputs {
@@ -134,6 +144,7 @@ impl DedupOutputs {
             output: stage(&mut set, args.output.as_deref())?,
             bad_records: stage(&mut set, args.bad_records.as_deref())?,
             summary_json: stage(&mut set, args.summary_json.as_deref())?,
+            report: stage(&mut set, args.report.as_deref())?,
         };
         Ok((set, to))
     }
@@ -166,4 +177,71 @@ fn finish_summary(mut summary: Summary, json: Option<(&Path, &Path)>) -> Result<
             .with_context(|| format!("writing the summary to {}", target.display()))?;
     }
     Ok(summary)
+}
+
+/// What `--report` is made from.
+struct Run<'a> {
+    corpus: &'a neardup::Corpus,
+    clustering: &'a neardup::Clustering,
+    summary: &'a Summary,
+    inputs: &'a [neardup::io::InputFile],
+    opts: &'a neardup::io::ReadOptions,
+}
+
+/// A temporary file removed when dropped.
+struct Temporary(PathBuf);
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Write `--report` through the code of `neardup report`: from the staged
+/// clusters file when it is JSON lines, else from a temporary one next to
+/// the report.
+fn write_report(
+    run: &Run<'_>,
+    args: &DedupArgs,
+    to: &DedupOutputs,
+    report_to: &Path,
+    target: &Path,
+) -> Result<(), Failure> {
+    let jsonl = |p: &Path| match args.table.format() {
+        neardup::io::OutputFormat::Jsonl => true,
+        neardup::io::OutputFormat::Parquet => false,
+        _ => !p.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")),
+    };
+    let mut temporary = None;
+    let clusters = match (&args.clusters, &to.clusters) {
+        (Some(p), Some(staged)) if jsonl(p) => staged.clone(),
+        _ => {
+            let mut name = report_to.as_os_str().to_owned();
+            name.push(".clusters.jsonl");
+            let path = PathBuf::from(name);
+            let tmp = temporary.insert(Temporary(path.clone()));
+            run.corpus
+                .write_clusters(run.clustering, &tmp.0, neardup::io::OutputFormat::Jsonl)
+                .with_context(|| format!("writing the clusters of the report to {}", path.display()))?;
+            path
+        }
+    };
+    let summary = serde_json::to_value(run.summary).context("encoding the summary")?;
+    let clusters_name = match &args.clusters {
+        Some(p) if jsonl(p) => p.display().to_string(),
+        _ => "the clusters of this run".to_string(),
+    };
+    let src = super::report::Sources {
+        clusters: &clusters,
+        clusters_name: &clusters_name,
+        summary: &summary,
+        summary_name: "this run",
+        passages: None,
+        by: super::report::Grouping::Prefix,
+        inputs: run.inputs,
+        opts: run.opts,
+    };
+    super::report::make(&src, report_to, target)?;
+    drop(temporary);
+    Ok(())
 }

@@ -2,10 +2,11 @@
 //! onto builders and prints.
 
 //!
-//! One file per subcommand: `dedup`, `passages`, `truth`, `score`, `gen`,
-//! `index` (build, add, query, info), `stages` (sign, link, components,
-//! filter), `params` (the LSH S-curve of bandings) and `explain` (why two
-//! documents are or are not near-duplicates). This file holds the command line, the exit codes and what the
+//! One file per subcommand: `dedup`, `passages`, `truth`, `score`, `report`,
+//! `gen`, `index` (build, add, query, info), `stages` (sign, link,
+//! components, filter), `params` (the LSH S-curve of bandings) and
+//! `explain` (why two documents are or are not near-duplicates). This file
+//! holds the command line, the exit codes and what the
 //! subcommands share: input and parameter flags, output staging, the
 //! progress bar, bad-record printing and the peak RSS.
 
@@ -24,6 +25,7 @@ mod r#gen;
 mod index;
 mod params;
 mod passages;
+mod report;
 mod score;
 mod stages;
 mod truth;
@@ -54,6 +56,9 @@ enum Command {
     Truth(truth::TruthArgs),
     /// Generate a deterministic corpus with planted near-duplicates from real seed text.
     Gen(r#gen::GenArgs),
+    /// An HTML report of a dedup run from its clusters and summary: plots, largest clusters,
+    /// borderline pairs side by side, chains.
+    Report(report::ReportArgs),
     /// Score clusters against ground truth: pair, closure and document precision/recall.
     Score(score::ScoreArgs),
     /// An incremental near-duplicate index on disk: build it, add to it, query it.
@@ -304,6 +309,7 @@ fn main() -> ExitCode {
         Command::Passages(args) => passages::run(args),
         Command::Truth(args) => truth::run(args),
         Command::Score(args) => score::run(args),
+        Command::Report(args) => report::run(args),
         Command::Gen(args) => r#gen::run(args),
         Command::Index(cmd) => index::run(cmd),
         Command::Params(args) => params::run(args),
