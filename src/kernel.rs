@@ -24,7 +24,6 @@ use crate::dedup::{Dedup, Verify};
 use crate::error::{Error, Result};
 use crate::io::InputFile;
 use crate::io::StreamReport;
-use crate::io::load::stream;
 use crate::lsh::{self, Likeness, Pivots};
 use crate::pipeline::cluster::UnionFind;
 use crate::pipeline::verify::Rule;
@@ -196,10 +195,8 @@ impl Kernel {
         record: &mut (dyn FnMut(&str, &str) + Send),
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<StreamReport> {
-        let copy = |text: &str| text.to_owned();
-        let mut consume = |id: &str, text: String| record(id, &text);
         let (opts, strict) = (self.dedup.read_options(), self.dedup.is_strict());
-        self.dedup.install_pool(|| stream(inputs, opts, strict, &copy, &mut consume, progress))
+        self.dedup.install_pool(|| crate::io::for_each_record(inputs, opts, strict, record, progress))
     }
 
     /// The signature estimate of a pair's Jaccard similarity (0 when either

@@ -192,7 +192,12 @@ impl Summary {
     pub fn warnings(&self) -> Vec<String> {
         let p = &self.params;
         let mut w = Vec::new();
-        if !p.bands_chosen && (p.s_curve_midpoint - p.threshold).abs() > 0.1 {
+        // every candidate is verified, so a midpoint below the threshold
+        // costs checks (the banding chosen at 0.8 has it at 0.63); one that
+        // misses pairs at the threshold loses duplicates
+        let misses = p.p_at_threshold < 0.9;
+        let floods = p.s_curve_midpoint < p.threshold - 0.3;
+        if !p.bands_chosen && (misses || floods) {
             w.push(format!(
                 "bands x rows = {} x {} puts the S-curve midpoint at {:.2}, far from the threshold {}: \
                  pairs near the threshold will be {}; `neardup params --threshold {} --num-perm {} --bands {} \
@@ -201,7 +206,11 @@ impl Summary {
                 p.rows,
                 p.s_curve_midpoint,
                 p.threshold,
-                if p.s_curve_midpoint > p.threshold { "missed" } else { "over-generated (slower)" },
+                if misses {
+                    format!("missed (P(candidate | J = {}) = {:.3})", p.threshold, p.p_at_threshold)
+                } else {
+                    "over-generated (slower)".into()
+                },
                 p.threshold,
                 p.num_perm,
                 p.bands,

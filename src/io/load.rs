@@ -325,6 +325,23 @@ pub(crate) fn stream<T: Send>(
     Ok(StreamReport { bad: tally.bad, failed: tally.failed })
 }
 
+/// Read `inputs` as `dedup` reads them (the same records, ids, bad records
+/// and failed inputs), calling `record(id, text)` for every usable record
+/// in input order; nothing is kept, so memory does not grow with the
+/// inputs (texts are decoded in parallel on the caller's rayon pool, a
+/// block at a time). With `strict` the first bad record is the error.
+pub fn for_each_record(
+    inputs: &[InputFile],
+    opts: &ReadOptions,
+    strict: bool,
+    record: &mut (dyn FnMut(&str, &str) + Send),
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<StreamReport> {
+    let copy = |text: &str| text.to_owned();
+    let mut consume = |id: &str, text: String| record(id, &text);
+    stream(inputs, opts, strict, &copy, &mut consume, progress)
+}
+
 /// What every reader does after an input: with `strict`, the first of the
 /// input's bad records (`bad`) is the error; an input that could not be read
 /// to its end joins `failed`.

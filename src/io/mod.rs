@@ -20,7 +20,7 @@ pub(crate) mod table;
 pub(crate) mod warc;
 
 pub use input::expand_inputs;
-pub use load::{StreamReport, read_texts};
+pub use load::{StreamReport, for_each_record, read_texts};
 pub use output::{AtomicFile, OutputFormat, OutputSet, check_outputs};
 pub use record::{Compression, Format, InputFile, ReadOptions};
 

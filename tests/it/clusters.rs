@@ -203,3 +203,67 @@ fn keep_policies_are_the_same_in_memory_spilled_and_in_stages() {
         assert!(want.len() < 160 && want.len() >= 40, "{want:?}");
     }
 }
+
+/// `max:WARC-Date` keeps the newest capture of a WET page; `max:FIELD` and
+/// `min:FIELD` read Parquet columns of numbers and timestamps.
+#[test]
+fn keep_policies_read_warc_headers_and_parquet_columns() {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, TimestampSecondArray};
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
+
+    let dir = tempfile::tempdir().unwrap();
+    let base = words(7).join(" ");
+    let texts = [format!("{base} a"), format!("{base} b"), format!("{base} c"), words(8).join(" ")];
+    let dates =
+        ["2023-05-01T00:00:00Z", "2024-01-09T10:00:00Z", "2022-12-31T23:59:59Z", "2025-01-01T00:00:00Z"];
+    let mut wet = Vec::new();
+    for (i, (t, d)) in texts.iter().zip(dates).enumerate() {
+        let head = format!(
+            "WARC/1.1\r\nWARC-Type: conversion\r\nWARC-Target-URI: http://x/{i}\r\nWARC-Date: {d}\r\n\
+             WARC-Record-ID: <urn:uuid:{i}>\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+            t.len()
+        );
+        wet.extend_from_slice(head.as_bytes());
+        wet.extend_from_slice(t.as_bytes());
+        wet.extend_from_slice(b"\r\n\r\n");
+    }
+    let wet_path = dir.path().join("pages.wet");
+    std::fs::write(&wet_path, &wet).unwrap();
+    for (keep, want) in
+        [("max:WARC-Date", "http://x/1"), ("min:warc-date", "http://x/2"), ("first", "http://x/0")]
+    {
+        let c = cluster_of(&dedup_clusters(&wet_path, &["--keep", keep]));
+        for i in 0..3 {
+            assert_eq!(c[&format!("http://x/{i}")], want, "--keep {keep}: {c:?}");
+        }
+        assert_eq!(c["http://x/3"], "http://x/3");
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("text", DataType::Utf8, false),
+        Field::new("score", DataType::Float64, true),
+        Field::new("crawled", DataType::Timestamp(TimeUnit::Second, None), true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec!["p0", "p1", "p2", "p3"])),
+        Arc::new(StringArray::from(texts.iter().map(String::as_str).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(vec![Some(0.5), None, Some(0.9), Some(0.1)])),
+        Arc::new(TimestampSecondArray::from(vec![Some(300), Some(100), Some(200), None])),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let pq = dir.path().join("pages.parquet");
+    let mut w =
+        ::parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&pq).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    for (keep, want) in
+        [("max:score", "p2"), ("min:score", "p0"), ("max:crawled", "p0"), ("min:crawled", "p1")]
+    {
+        let c = cluster_of(&dedup_clusters(&pq, &["--keep", keep]));
+        for i in 0..3 {
+            assert_eq!(c[&format!("p{i}")], want, "--keep {keep}: {c:?}");
+        }
+    }
+}

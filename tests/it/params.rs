@@ -63,6 +63,13 @@ fn dedup_warns_about_a_far_hand_set_banding_and_points_to_params() {
     assert!(err.contains("warning: bands x rows = 2 x 64"), "{err}");
     assert!(err.contains("midpoint at 0.98"), "{err}");
     assert!(err.contains("neardup params --threshold 0.8 --num-perm 128 --bands 2 --rows 64"), "{err}");
+    // the chosen banding, or one near it, set by hand: no warning; one that
+    // buckets far too much: a warning
+    for (bands, rows, warns) in [("17", "7", false), ("18", "7", false), ("64", "2", true)] {
+        let out = run(&["dedup", s(&input), "--bands", bands, "--rows", rows, "-q"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stderr(&out).contains("warning"), warns, "{bands} x {rows}: {}", stderr(&out));
+    }
     let out = run(&["dedup", s(&input), "-q"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));

@@ -1,19 +1,10 @@
 //! The texts of a few documents, looked up by id in one streaming pass over
-//! the inputs, and the word 5-grams two texts share.
-//!
-//! The library has no public reader that yields each record's id and text
-//! one by one (`neardup::io::read_texts` keeps every text and no ids), so
-//! this reads JSON lines, lines and whole-text inputs itself, naming
-//! documents as the library does: the id field's value (strings as is,
-//! numbers and booleans as written), else `NAME:LINE` (whole files: `NAME`).
-//! WARC and Parquet inputs are not read here; their texts are reported
-//! missing.
+//! the inputs (the library's reader: every format, the ids `dedup` gives),
+//! and the word 5-grams two texts share.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, Read};
 
-use anyhow::Context;
-use neardup::io::{Compression, Format, InputFile, ReadOptions};
+use neardup::io::{InputFile, ReadOptions};
 
 /// Notes kept about inputs that were not searched.
 const NOTES: usize = 20;
@@ -23,7 +14,7 @@ const NOTES: usize = 20;
 pub(crate) struct Found {
     /// The texts, by id.
     pub texts: HashMap<String, String>,
-    /// Why some inputs were not searched (format, standard input).
+    /// Why some inputs were not searched (standard input).
     pub notes: Vec<String>,
 }
 
@@ -36,128 +27,34 @@ impl Found {
     }
 }
 
-/// Look up the texts of `wanted` in `inputs`, stopping once all are found.
+/// Look up the texts of `wanted` in `inputs` (the first record of each id).
 pub(crate) fn lookup(
     inputs: &[InputFile],
     opts: &ReadOptions,
     wanted: &HashSet<String>,
 ) -> anyhow::Result<Found> {
     let mut found = Found::default();
-    for input in inputs {
-        if found.texts.len() == wanted.len() {
-            break;
-        }
-        let Some(path) = &input.path else {
-            found.note("standard input cannot be read again: its texts are not shown".into());
-            continue;
-        };
-        let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let reader: Box<dyn Read> = match input.compression {
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
-            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(file)?),
-            _ => Box::new(file),
-        };
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, reader);
-        let format = match input.format {
-            Format::Auto => sniff(&mut reader)?,
-            f => f,
-        };
-        let read = match format {
-            Format::Jsonl | Format::Lines => {
-                search_lines(input, format, opts, &mut reader, wanted, &mut found)
-            }
-            Format::Text => search_whole(input, &mut reader, wanted, &mut found),
-            _ => {
-                found.note(format!("{}: WARC and Parquet inputs are not searched for texts", input.name));
-                Ok(())
-            }
-        };
-        read.with_context(|| format!("reading {}", path.display()))?;
+    if wanted.is_empty() {
+        return Ok(found);
     }
+    let files: Vec<InputFile> = inputs.iter().filter(|i| i.path.is_some()).cloned().collect();
+    if files.len() < inputs.len() {
+        found.note("standard input cannot be read again: its texts are not shown".into());
+    }
+    let mut texts = HashMap::new();
+    neardup::io::for_each_record(
+        &files,
+        opts,
+        false,
+        &mut |id, text| {
+            if wanted.contains(id) && !texts.contains_key(id) {
+                texts.insert(id.to_owned(), text.to_owned());
+            }
+        },
+        &|_| {},
+    )?;
+    found.texts = texts;
     Ok(found)
-}
-
-/// JSON lines when the first non-blank byte is `{`, else text (as the
-/// library decides for standard input).
-fn sniff(reader: &mut impl BufRead) -> std::io::Result<Format> {
-    let head = reader.fill_buf()?;
-    let first = head.iter().find(|b| !b.is_ascii_whitespace());
-    Ok(if first == Some(&b'{') { Format::Jsonl } else { Format::Text })
-}
-
-/// One document per line: JSON objects (`Jsonl`) or raw lines (`Lines`).
-fn search_lines(
-    input: &InputFile,
-    format: Format,
-    opts: &ReadOptions,
-    reader: &mut impl BufRead,
-    wanted: &HashSet<String>,
-    found: &mut Found,
-) -> std::io::Result<()> {
-    let mut line = Vec::new();
-    let mut number = 0u64;
-    while found.texts.len() < wanted.len() {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            break;
-        }
-        number += 1;
-        let body = line.strip_suffix(b"\n").unwrap_or(&line);
-        let body = body.strip_suffix(b"\r").unwrap_or(body);
-        let record = match format {
-            Format::Lines => {
-                std::str::from_utf8(body).ok().map(|t| (format!("{}:{number}", input.name), t.to_owned()))
-            }
-            _ => json_record(body, opts)
-                .map(|(id, t)| (id.unwrap_or_else(|| format!("{}:{number}", input.name)), t)),
-        };
-        if let Some((id, text)) = record {
-            if wanted.contains(&id) {
-                found.texts.entry(id).or_insert(text);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The id (if the record has one) and text of one JSON line; `None` for a
-/// record the library would skip as bad.
-fn json_record(body: &[u8], opts: &ReadOptions) -> Option<(Option<String>, String)> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return None;
-    }
-    let mut v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let obj = v.as_object_mut()?;
-    let text = match obj.remove(&opts.text_field)? {
-        serde_json::Value::String(s) => s,
-        _ => return None,
-    };
-    let id = match opts.id_field.as_deref().and_then(|f| obj.get(f)) {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        Some(n @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => Some(n.to_string()),
-        Some(_) => return None,
-    };
-    Some((id, text))
-}
-
-/// One document per file, named after the file.
-fn search_whole(
-    input: &InputFile,
-    reader: &mut impl BufRead,
-    wanted: &HashSet<String>,
-    found: &mut Found,
-) -> std::io::Result<()> {
-    if !wanted.contains(&input.name) {
-        return Ok(());
-    }
-    let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes)?;
-    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        found.texts.insert(input.name.clone(), text.to_owned());
-    }
-    Ok(())
 }
 
 /// Word 5-grams: what two texts must share to be highlighted.
@@ -227,14 +124,5 @@ mod tests {
         assert_eq!(runs.len(), 1);
         assert_eq!(&a[runs[0].0..runs[0].1], "the quick brown fox jumps over");
         assert!(shared_runs("a b c d", "a b c d").is_empty());
-    }
-
-    #[test]
-    fn json_records_are_named_as_the_library_names_them() {
-        let opts = ReadOptions::default();
-        assert_eq!(json_record(br#"{"id":7,"text":"x"}"#, &opts), Some((Some("7".into()), "x".into())));
-        assert_eq!(json_record(br#"{"text":"x"}"#, &opts), Some((None, "x".into())));
-        assert_eq!(json_record(br#"{"id":[1],"text":"x"}"#, &opts), None);
-        assert_eq!(json_record(br#"{"id":"a","text":3}"#, &opts), None);
     }
 }
