@@ -5,16 +5,23 @@
 
 use crate::*;
 
-#[test]
-fn quality_on_the_real_corpus() {
+/// The dev corpus named by NEARDUP_DEV_CORPUS, or `None` with a message
+/// saying why the test is skipped.
+fn dev_corpus() -> Option<String> {
     let Ok(path) = std::env::var("NEARDUP_DEV_CORPUS") else {
         eprintln!("skipped: set NEARDUP_DEV_CORPUS to dev_neardup.jsonl (see ../shared/corpora/README.md)");
-        return;
+        return None;
     };
     if !std::path::Path::new(&path).exists() {
         eprintln!("skipped: {path} does not exist (build it with ../shared/corpora)");
-        return;
+        return None;
     }
+    Some(path)
+}
+
+#[test]
+fn quality_on_the_real_corpus() {
+    let Some(path) = dev_corpus() else { return };
     let dir = tempfile::tempdir().unwrap();
     let truth = dir.path().join("truth.jsonl");
     assert!(run(&["truth", &path, "-o", s(&truth)]).status.success());
@@ -37,14 +44,7 @@ fn quality_on_the_real_corpus() {
 /// by exact Jaccard (a pair of the exact truth).
 #[test]
 fn star_clusters_remove_only_documents_alike_the_kept_one() {
-    let Ok(path) = std::env::var("NEARDUP_DEV_CORPUS") else {
-        eprintln!("skipped: set NEARDUP_DEV_CORPUS to dev_neardup.jsonl (see ../shared/corpora/README.md)");
-        return;
-    };
-    if !std::path::Path::new(&path).exists() {
-        eprintln!("skipped: {path} does not exist (build it with ../shared/corpora)");
-        return;
-    }
+    let Some(path) = dev_corpus() else { return };
     let dir = tempfile::tempdir().unwrap();
     let truth = dir.path().join("truth.jsonl");
     assert!(run(&["truth", &path, "-o", s(&truth)]).status.success());
