@@ -366,7 +366,7 @@ def dedup(df, text_col: str = "text", id_col: Optional[str] = "id", threshold: f
           num_perm: int = 128, *, char_ngram: Optional[int] = None, seed: int = 0, sketch: str = "oph",
           verify: str = "estimate", bands: Optional[int] = None, rows: Optional[int] = None,
           threads: Optional[int] = 1, driver_edges: int = DRIVER_EDGES, strict: bool = False,
-          ordered: bool = True):
+          ordered: bool = True, cluster: str = "star"):
     """Cluster the rows of `df`: a DataFrame of ``(id, cluster, similarity)``
     for every row, as ``neardup dedup --clusters`` writes them: ``cluster``
     is the id of the cluster's representative (its first row in the
@@ -377,25 +377,113 @@ def dedup(df, text_col: str = "text", id_col: Optional[str] = "id", threshold: f
     `BadRecordsWarning` (an error with ``strict``). With ``ordered`` the rows
     come in the DataFrame's order.
 
+    `cluster` is ``"star"`` (as ``neardup dedup``: a row is removed only
+    when it reaches the threshold to the row kept in its place; see
+    `stars`) or ``"components"`` (connected components).
+
     `threads` is the Rust threads per task (1: one per Spark core, the
     usual setting). `driver_edges`: see `components`.
     """
+    if cluster not in ("star", "components"):
+        raise ValueError(f"cluster must be 'star' or 'components', got {cluster!r}")
 
     signed = sign(df, text_col, id_col, threshold, ngram, num_perm, char_ngram=char_ngram, seed=seed,
                   sketch=sketch, verify=verify, bands=bands, rows=rows, threads=threads)
     _report_bad(signed, strict)
     comps = components(link(signed), driver_edges=driver_edges)
+    if cluster == "star":
+        comps = stars(signed, comps)
     return clusters(signed, comps, ordered=ordered)
+
+
+STAR_ROUNDS_MAX = 1024
+
+
+def stars(signed: Signed, comps, *, max_rounds: int = STAR_ROUNDS_MAX, checkpoint: bool = True):
+    """Star clusters inside the components `comps` (``doc_id``,
+    ``cluster_id``), as ``neardup dedup --cluster star`` makes them: round
+    by round, each component's first row still without a cluster keeps
+    every such member at or above the threshold to it (sure from the
+    signatures, else exact Jaccard of the texts); the rest go to the next
+    round. After `max_rounds` the rows left are kept as they are.
+    ``(doc_id, cluster_id, similarity)`` for every row of `comps`."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    params, threads = signed.params, signed.threads
+    k = _kernel(params, 1)
+    spark = comps.sparkSession
+    has_dir = spark.sparkContext.getCheckpointDir() is not None
+
+    def cut(df):
+        if not checkpoint:
+            return df.persist(StorageLevel.MEMORY_AND_DISK)
+        return df.checkpoint() if has_dir else df.localCheckpoint()
+
+    judge_schema = T.StructType([
+        T.StructField("a", T.LongType(), False), T.StructField("b", T.LongType(), False),
+        T.StructField("verdict", T.ByteType(), False),
+    ])
+    settle_schema = T.StructType([
+        T.StructField("a", T.LongType(), False), T.StructField("b", T.LongType(), False),
+        T.StructField("similarity", T.DoubleType(), False), T.StructField("linked", T.ByteType(), False),
+    ])
+
+    def judge(batches: Iterator) -> Iterator:
+        kk = _kernel(params, threads)
+        for b in batches:
+            yield _batch(kk.judge(b))
+
+    def settle(batches: Iterator) -> Iterator:
+        kk = _kernel(params, threads)
+        for b in batches:
+            yield _batch(kk.jaccard(b))
+
+    active = cut(comps.select("doc_id", "cluster_id"))
+    placed = []
+    for _ in range(max_rounds):
+        if active.limit(1).count() == 0:
+            break
+        centers = active.groupBy("cluster_id").agg(F.min("doc_id").alias("center"))
+        members = (active.join(centers, "cluster_id").where(F.col("doc_id") != F.col("center"))
+                   .select("doc_id", "center", F.least("doc_id", "center").alias("a"),
+                           F.greatest("doc_id", "center").alias("b")))
+        pairs = members.select("a", "b")
+        if k.exact:
+            sure, doubtful = None, pairs
+        else:
+            judged = cut(pairs.join(_sigs(signed, "a"), "a").join(_sigs(signed, "b"), "b")
+                         .mapInArrow(judge, judge_schema))
+            sure = _similarities(signed, judged.where(F.col("verdict") == 2).select("a", "b"))
+            doubtful = judged.where(F.col("verdict") == 1).select("a", "b")
+        settled = (doubtful.join(_texts(signed, "a"), "a").join(_texts(signed, "b"), "b")
+                   .mapInArrow(settle, settle_schema).where(F.col("linked") == 1).select("a", "b", "similarity"))
+        alike = settled if sure is None else sure.unionByName(settled)
+        # each pair is one member and its round's center
+        found = alike.join(members, ["a", "b"]).select("doc_id", F.col("center").alias("cluster_id"), "similarity")
+        kept = centers.select(F.col("center").alias("doc_id"), F.col("center").alias("cluster_id"),
+                              F.lit(1.0).alias("similarity"))
+        now = cut(kept.unionByName(found))
+        placed.append(now)
+        active = cut(active.join(now.select("doc_id"), "doc_id", "left_anti"))
+    left = active.select("doc_id", F.col("doc_id").alias("cluster_id"), F.lit(1.0).alias("similarity"))
+    out = left
+    for p in placed:
+        out = out.unionByName(p)
+    return out
 
 
 def clusters(signed: Signed, comps, *, ordered: bool = True):
     """``(id, cluster, similarity)`` for every signed row, from the
-    components (see `dedup`)."""
+    components or the star clusters (see `dedup`)."""
     from pyspark.sql import functions as F
 
     pairs = comps.where(F.col("doc_id") != F.col("cluster_id")).select(
-        F.col("doc_id").alias("a"), F.col("cluster_id").alias("b"))
-    sims = _similarities(signed, pairs)
+        F.col("doc_id").alias("a"), F.col("cluster_id").alias("b"),
+        *(["similarity"] if "similarity" in comps.columns else []))
+    # star clusters come with their similarities (exact where they were settled)
+    sims = pairs if "similarity" in comps.columns else _similarities(signed, pairs)
     docs = signed.docs.select("doc_id", "id", "samples")
     reps = docs.select(F.col("doc_id").alias("b"), F.col("id").alias("cluster"))
     out = (

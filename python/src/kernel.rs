@@ -84,7 +84,7 @@ impl PyKernel {
         rows: Option<u32>,
         threads: Option<usize>,
     ) -> PyResult<PyKernel> {
-        // Spark links connected components (star clusters are not in it yet)
+        // the kernel runs single steps; neardup.spark makes stars of its own
         let d = builder(threshold, ngram, num_perm, char_ngram, seed, sketch, verify, bands, rows, threads)?
             .cluster(neardup::ClusterMode::Components)
             .build()

@@ -76,11 +76,11 @@ def corpus(tmp_path_factory):
     return path, rows
 
 
-def cli_clusters(path, *args):
-    """The command line's clusters as connected components, which is what
-    neardup.spark links (star clusters are not in Spark yet)."""
+def cli_clusters(path, *args, cluster="components"):
+    """The command line's clusters (connected components unless `cluster`
+    says otherwise)."""
     out = pathlib.Path(str(path) + ".clusters.jsonl")
-    subprocess.run([neardup_bin(), "dedup", str(path), "--clusters", str(out), "-q", "--cluster", "components",
+    subprocess.run([neardup_bin(), "dedup", str(path), "--clusters", str(out), "-q", "--cluster", cluster,
                     *args], check=True,
                    capture_output=True)
     return [(r["id"], r["cluster"], r["similarity"]) for r in map(json.loads, out.read_text().splitlines())]
@@ -93,6 +93,7 @@ def frame(spark, rows, partitions):
 
 
 def spark_clusters(df, **kw):
+    kw.setdefault("cluster", "components")
     return [(r["id"], r["cluster"], r["similarity"]) for r in nds.dedup(df, **kw).collect()]
 
 
@@ -102,6 +103,16 @@ def test_dedup_gives_the_clusters_of_the_command_line(spark, corpus, partitions)
     want = cli_clusters(path)
     assert sum(1 for i, c, _ in want if i != c) > 50, "the corpus has near-duplicates to find"
     got = spark_clusters(frame(spark, rows, partitions))
+    assert got == want
+
+
+@pytest.mark.parametrize("partitions,verify", [(1, "estimate"), (3, "estimate"), (2, "exact")])
+def test_star_clusters_are_the_command_lines(spark, corpus, partitions, verify):
+    path, rows = corpus
+    want = cli_clusters(path, "--verify", verify, cluster="star")
+    if verify == "estimate":
+        assert want != cli_clusters(path), "star clusters differ from components on this corpus"
+    got = spark_clusters(frame(spark, rows, partitions), verify=verify, cluster="star")
     assert got == want
 
 
