@@ -237,13 +237,46 @@ def link(signed: Signed, cands=None):
     signatures, or doubtful and at or above the threshold by exact Jaccard of
     the texts; every candidate from the texts with ``verify="exact"``)."""
     from pyspark.sql import functions as F
+
+    if cands is None:
+        cands = candidates(signed)
+    if _kernel(signed.params, 1).exact:
+        doubtful = cands
+        sure = None
+    else:
+        judged = _judged(signed, cands)
+        sure = judged.where(F.col("verdict") == 2).select("a", "b")
+        doubtful = judged.where(F.col("verdict") == 1).select("a", "b")
+    settled = _settled(signed, doubtful).where(F.col("linked") == 1).select("a", "b")
+    return settled if sure is None else sure.unionByName(settled)
+
+
+def _judged(signed: Signed, pairs):
+    """``(a, b, verdict)`` of `pairs` judged from their signatures: 2 surely
+    alike, 1 doubtful, 0 not alike (the kernel's rule, as ``dedup``'s)."""
     from pyspark.sql import types as T
 
     params, threads = signed.params, signed.threads
-    k = _kernel(params, 1)
-    if cands is None:
-        cands = candidates(signed)
-    settle_schema = T.StructType([
+    schema = T.StructType([
+        T.StructField("a", T.LongType(), False), T.StructField("b", T.LongType(), False),
+        T.StructField("verdict", T.ByteType(), False),
+    ])
+
+    def judge(batches: Iterator) -> Iterator:
+        kk = _kernel(params, threads)
+        for b in batches:
+            yield _batch(kk.judge(b))
+
+    return pairs.join(_sigs(signed, "a"), "a").join(_sigs(signed, "b"), "b").mapInArrow(judge, schema)
+
+
+def _settled(signed: Signed, pairs):
+    """``(a, b, similarity, linked)`` of `pairs` by exact Jaccard of their
+    texts (``linked``: at or above the threshold)."""
+    from pyspark.sql import types as T
+
+    params, threads = signed.params, signed.threads
+    schema = T.StructType([
         T.StructField("a", T.LongType(), False), T.StructField("b", T.LongType(), False),
         T.StructField("similarity", T.DoubleType(), False), T.StructField("linked", T.ByteType(), False),
     ])
@@ -253,26 +286,7 @@ def link(signed: Signed, cands=None):
         for b in batches:
             yield _batch(kk.jaccard(b))
 
-    if k.exact:
-        doubtful = cands
-        sure = None
-    else:
-        judge_schema = T.StructType([
-            T.StructField("a", T.LongType(), False), T.StructField("b", T.LongType(), False),
-            T.StructField("verdict", T.ByteType(), False),
-        ])
-
-        def judge(batches: Iterator) -> Iterator:
-            kk = _kernel(params, threads)
-            for b in batches:
-                yield _batch(kk.judge(b))
-
-        judged = cands.join(_sigs(signed, "a"), "a").join(_sigs(signed, "b"), "b").mapInArrow(judge, judge_schema)
-        sure = judged.where(F.col("verdict") == 2).select("a", "b")
-        doubtful = judged.where(F.col("verdict") == 1).select("a", "b")
-    with_texts = doubtful.join(_texts(signed, "a"), "a").join(_texts(signed, "b"), "b")
-    settled = with_texts.mapInArrow(settle, settle_schema).where(F.col("linked") == 1).select("a", "b")
-    return settled if sure is None else sure.unionByName(settled)
+    return pairs.join(_texts(signed, "a"), "a").join(_texts(signed, "b"), "b").mapInArrow(settle, schema)
 
 
 def components(edges, *, driver_edges: int = DRIVER_EDGES, checkpoint: bool = True):
@@ -409,10 +423,8 @@ def stars(signed: Signed, comps, *, max_rounds: int = STAR_ROUNDS_MAX, checkpoin
     ``(doc_id, cluster_id, similarity)`` for every row of `comps`."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
-    params, threads = signed.params, signed.threads
-    k = _kernel(params, 1)
+    exact = _kernel(signed.params, 1).exact
     spark = comps.sparkSession
     has_dir = spark.sparkContext.getCheckpointDir() is not None
 
@@ -420,25 +432,6 @@ def stars(signed: Signed, comps, *, max_rounds: int = STAR_ROUNDS_MAX, checkpoin
         if not checkpoint:
             return df.persist(StorageLevel.MEMORY_AND_DISK)
         return df.checkpoint() if has_dir else df.localCheckpoint()
-
-    judge_schema = T.StructType([
-        T.StructField("a", T.LongType(), False), T.StructField("b", T.LongType(), False),
-        T.StructField("verdict", T.ByteType(), False),
-    ])
-    settle_schema = T.StructType([
-        T.StructField("a", T.LongType(), False), T.StructField("b", T.LongType(), False),
-        T.StructField("similarity", T.DoubleType(), False), T.StructField("linked", T.ByteType(), False),
-    ])
-
-    def judge(batches: Iterator) -> Iterator:
-        kk = _kernel(params, threads)
-        for b in batches:
-            yield _batch(kk.judge(b))
-
-    def settle(batches: Iterator) -> Iterator:
-        kk = _kernel(params, threads)
-        for b in batches:
-            yield _batch(kk.jaccard(b))
 
     active = cut(comps.select("doc_id", "cluster_id"))
     placed = []
@@ -450,15 +443,13 @@ def stars(signed: Signed, comps, *, max_rounds: int = STAR_ROUNDS_MAX, checkpoin
                    .select("doc_id", "center", F.least("doc_id", "center").alias("a"),
                            F.greatest("doc_id", "center").alias("b")))
         pairs = members.select("a", "b")
-        if k.exact:
+        if exact:
             sure, doubtful = None, pairs
         else:
-            judged = cut(pairs.join(_sigs(signed, "a"), "a").join(_sigs(signed, "b"), "b")
-                         .mapInArrow(judge, judge_schema))
+            judged = cut(_judged(signed, pairs))
             sure = _similarities(signed, judged.where(F.col("verdict") == 2).select("a", "b"))
             doubtful = judged.where(F.col("verdict") == 1).select("a", "b")
-        settled = (doubtful.join(_texts(signed, "a"), "a").join(_texts(signed, "b"), "b")
-                   .mapInArrow(settle, settle_schema).where(F.col("linked") == 1).select("a", "b", "similarity"))
+        settled = _settled(signed, doubtful).where(F.col("linked") == 1).select("a", "b", "similarity")
         alike = settled if sure is None else sure.unionByName(settled)
         # each pair is one member and its round's center
         found = alike.join(members, ["a", "b"]).select("doc_id", F.col("center").alias("cluster_id"), "similarity")
