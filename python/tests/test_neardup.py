@@ -133,6 +133,34 @@ def test_dedup_labels():
         neardup.dedup(texts, threshold=2.0)
 
 
+def chain(steps=4, words=300):
+    """Texts each the one before with 4 words replaced: neighbours alike
+    (Jaccard 0.87 of word 5-grams), two steps apart not (0.76)."""
+    w = [f"w{i * 7919 % 100003}" for i in range(words)]
+    out = [" ".join(w)]
+    for s in range(1, steps):
+        for j in range(4):
+            w[(s * 60 + j * 15) % words] = f"e{s}x{j}"
+        out.append(" ".join(w))
+    return out
+
+
+def test_dedup_cluster_modes_and_keep_policies():
+    texts = chain()
+    assert neardup.dedup(texts, cluster="components") == [0, 0, 0, 0]
+    assert neardup.dedup(texts) == [0, 0, 2, 2]  # star: no text removed unless alike the kept one
+    base = chain(1)[0]
+    copies = [base + " tail", base, base + " tail end"]
+    assert neardup.dedup(copies, keep="longest") == [2, 2, 2]
+    assert neardup.dedup(copies, keep="shortest") == [1, 1, 1]
+    with pytest.raises(ValueError, match="cluster"):
+        neardup.dedup(copies, cluster="chains")
+    with pytest.raises(ValueError, match="keep"):
+        neardup.dedup(copies, keep="newest")
+    with pytest.raises(ValueError, match="fields"):
+        neardup.dedup(copies, keep="max:date")
+
+
 def test_passages_on_the_seed_article():
     text = (DATA / "seed-article.txt").read_text()
     found = neardup.passages([text], within=True)
