@@ -91,6 +91,9 @@ pub struct Summary {
     pub split_components: u64,
     /// Star clusters: rounds run.
     pub star_rounds: u32,
+    /// Star clusters: members still without a kept document when the
+    /// rounds ran out, kept as they are.
+    pub star_unsettled: u64,
     /// Documents without a usable value of the keep policy's field (kept
     /// last).
     pub keep_missing: u64,
@@ -153,6 +156,7 @@ impl Summary {
             chained_clusters: st.chained_clusters,
             split_components: st.split_components,
             star_rounds: st.star_rounds,
+            star_unsettled: st.star_unsettled,
             keep_missing: corpus.keep_missing(),
             candidate_pairs: st.candidate_pairs,
             verified_pairs: st.verified_pairs,
@@ -248,7 +252,16 @@ impl Summary {
             },
             p.keep,
             if p.cluster == ClusterMode::Star && self.split_components > 0 {
-                format!("; {} chains cut into stars in {} rounds", self.split_components, self.star_rounds)
+                format!(
+                    "; {} chains cut into stars in {} rounds{}",
+                    self.split_components,
+                    self.star_rounds,
+                    if self.star_unsettled > 0 {
+                        format!(" ({} members left when the rounds ran out, kept)", self.star_unsettled)
+                    } else {
+                        String::new()
+                    }
+                )
             } else {
                 String::new()
             },
