@@ -34,7 +34,7 @@ use arrow_array::types::{Float64Type, UInt32Type, UInt64Type};
 use arrow_schema::DataType;
 use rayon::prelude::*;
 
-use crate::dedup::{Dedup, Verify};
+use crate::dedup::{Dedup, DedupBuilder, Verify};
 use crate::error::{BadRecord, Error, Result};
 use crate::io::input::stamp;
 use crate::io::load::{Docs, Loaded, Sink, load, read_all};
@@ -106,8 +106,14 @@ impl StageParams {
 
     /// A `Dedup` with these parameters, on `threads` threads (0: all).
     pub fn dedup(&self, threads: usize) -> Result<Dedup> {
+        self.builder(threads).build()
+    }
+
+    /// A builder with these parameters and read options, on `threads`
+    /// threads (0: all).
+    fn builder(&self, threads: usize) -> DedupBuilder {
         let b = self.params.builder().read_options(self.read_options());
-        if threads > 0 { b.threads(threads) } else { b }.build()
+        if threads > 0 { b.threads(threads) } else { b }
     }
 }
 
@@ -523,8 +529,7 @@ pub fn link(
         )));
     }
     let params = headers[0].params.clone();
-    let b = params.params.builder().read_options(params.read_options()).progress(progress.clone());
-    let dedup = if threads > 0 { b.threads(threads) } else { b }.build()?;
+    let dedup = params.builder(threads).progress(progress.clone()).build()?;
     // the shards, each once, in order
     let mut shards: Vec<ShardInfo> = Vec::new();
     for h in &headers {

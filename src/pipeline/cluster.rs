@@ -413,6 +413,8 @@ enum Against {
     Alike(f64),
     /// Too close to the threshold to tell from the signatures.
     Doubtful,
+    /// Doubtful, and settled from held sets: this exact Jaccard.
+    Settled(f64),
     /// Below it.
     Apart,
 }
@@ -481,37 +483,6 @@ fn star(
         if sets.is_none() && round > 1 && active.len() <= SETS_ACTIVE_MAX && !sigs.exact() {
             sets = held_sets(rule, texts, &active, shape.set_bytes)?;
         }
-        if let Some(held) = &sets {
-            let judged: Vec<(Option<f64>, bool)> = active
-                .par_iter()
-                .map(|&d| {
-                    let c = center[comp[d as usize] as usize];
-                    if c == d {
-                        return Ok((Some(1.0), false));
-                    }
-                    Ok(match against(rule, sigs, c, d)? {
-                        Against::Alike(s) => (Some(s), false),
-                        Against::Apart => (None, false),
-                        Against::Doubtful => {
-                            let s = crate::shingle::jaccard(&held[&c], &held[&d]);
-                            ((s >= rule.threshold).then_some(s), true)
-                        }
-                    })
-                })
-                .collect::<Result<_>>()?;
-            stats.exact_checks += judged.iter().filter(|j| j.1).count() as u64;
-            for (&d, (j, _)) in active.iter().zip(judged) {
-                if let Some(s) = j {
-                    reps[d as usize] = center[comp[d as usize] as usize];
-                    similarity[d as usize] = s;
-                }
-            }
-            for &d in &active {
-                center[comp[d as usize] as usize] = NONE;
-            }
-            active.retain(|&d| reps[d as usize] == NONE);
-            continue;
-        }
         let mut doubtful = Vec::new();
         for chunk in active.chunks(SIMILARITY_CHUNK as usize) {
             let mut wanted: Vec<u32> =
@@ -526,7 +497,12 @@ fn star(
                     if c == d {
                         return Ok(Against::Alike(1.0));
                     }
-                    against(rule, sigs, c, d)
+                    Ok(match (against(rule, sigs, c, d)?, &sets) {
+                        (Against::Doubtful, Some(held)) => {
+                            Against::Settled(crate::shingle::jaccard(&held[&c], &held[&d]))
+                        }
+                        (j, _) => j,
+                    })
                 })
                 .collect::<Result<_>>()?;
             for (&d, j) in chunk.iter().zip(judged) {
@@ -535,6 +511,13 @@ fn star(
                     Against::Alike(s) => {
                         reps[d as usize] = c;
                         similarity[d as usize] = s;
+                    }
+                    Against::Settled(s) => {
+                        stats.exact_checks += 1;
+                        if s >= rule.threshold {
+                            reps[d as usize] = c;
+                            similarity[d as usize] = s;
+                        }
                     }
                     Against::Doubtful => doubtful.push((c.min(d), c.max(d))),
                     Against::Apart => {}
