@@ -192,7 +192,8 @@ impl Summary {
     }
 
     /// Warnings a user should see: a hand-set banding whose S-curve
-    /// midpoint is far from the threshold.
+    /// misses pairs at the threshold or floods the candidates, and
+    /// documents without a usable value of the keep policy's field.
     pub fn warnings(&self) -> Vec<String> {
         let p = &self.params;
         let mut w = Vec::new();
@@ -219,6 +220,13 @@ impl Summary {
                 p.num_perm,
                 p.bands,
                 p.rows
+            ));
+        }
+        if self.keep_missing > 0 {
+            w.push(format!(
+                "{} of {} documents have no number or timestamp for the keep policy `{}`: they are kept only \
+                 where no other member of their cluster has one",
+                self.keep_missing, self.documents, p.keep
             ));
         }
         w

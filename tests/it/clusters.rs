@@ -152,6 +152,13 @@ fn keep_policies_keep_the_document_they_name() {
     let o = run(&["dedup", s(&corpus), "--keep", "max:ts"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("1 documents without the keep field"), "{err}");
+    // and warns, even when quiet (a misspelt field would leave every document without it)
+    let o = run(&["dedup", s(&corpus), "--keep", "max:crawl_date", "-q"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && err.contains("warning: 5 of 5 documents have no number or timestamp"),
+        "{err}"
+    );
 }
 
 #[test]
