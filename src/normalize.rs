@@ -1,19 +1,35 @@
 //! Text normalization and word tokenization.
 //!
-//! The default tokenization (the one every quality figure assumes): NFKC,
-//! lowercase, delete every character that is neither a word character
-//! (Unicode alphanumeric or `_`) nor whitespace, split on whitespace. So
-//! `U.S.` becomes `us` and `don't` becomes `dont`.
+//! The default tokenization (the one every quality figure assumes), for text
+//! in any script:
 //!
-//! Each token remembers the byte span of the whitespace-delimited chunk of
-//! the original text it came from, punctuation included, so that anything
-//! found on tokens maps back to the raw bytes.
+//! 1. NFKC, then lowercase.
+//! 2. Whitespace separates words.
+//! 3. Word characters (Unicode alphanumeric, `_`) make words. In the scripts
+//!    written without spaces between words (Han, Hiragana, Katakana, Thai,
+//!    Lao, Khmer, Myanmar, Yi and the like) every character, with the
+//!    combining marks that follow it, is a word of its own, so that word
+//!    n-grams are character n-grams there.
+//! 4. ASCII punctuation and symbols are deleted, so `U.S.` becomes `us`,
+//!    `don't` `dont` and `x-y` `xy`; so are the characters Unicode's word
+//!    boundaries (UAX #29) never break a word at: apostrophes (`’`), middle
+//!    dots, hyphens (U+2010, U+2011), Hebrew geresh and gershayim, soft
+//!    hyphens and the invisible format characters (joiners, direction marks).
+//!    Combining marks that are not alphanumeric are deleted inside words.
+//! 5. Every other character (Unicode punctuation and symbols such as `—`,
+//!    `“`, `、`, `。`, `«`, emoji; the zero-width space) separates words.
+//!
+//! Each token remembers the byte span of the original text it came from,
+//! punctuation included, so that anything found on tokens maps back to the
+//! raw bytes: an ASCII chunk (a run of bytes between whitespace) is one
+//! token's span; the tokens of a chunk with other characters tile it.
 //!
 //! Plain ASCII never pays for Unicode: a chunk is only NFKC-normalized when
 //! it contains a non-ASCII byte, and a chunk that is already lowercase word
 //! characters is passed on without a copy.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 const SPACE: u8 = 0;
 /// `a-z`, `0-9`, `_`: kept as is.
@@ -49,16 +65,210 @@ const fn build_class() -> [u8; 256] {
     t
 }
 
-/// Whether `c` survives normalization as part of a word.
+/// What a character of normalized, lowercased text does to the words
+/// around it (rules 2 to 5 of the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Whitespace: ends a word.
+    Space,
+    /// Part of a word.
+    Word,
+    /// A word of its own (a character of a script without spaces).
+    Unspaced,
+    /// A combining mark: joins an unspaced character before it, else is a
+    /// word character when alphanumeric, else is deleted.
+    Mark,
+    /// Deleted, and the word goes on.
+    Glue,
+    /// Deleted, and ends a word.
+    Break,
+}
+
 #[inline]
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
+fn role(c: char) -> Role {
+    if c.is_ascii() {
+        return match CLASS[c as usize] {
+            SPACE => Role::Space,
+            KEEP | UPPER => Role::Word,
+            _ => Role::Glue,
+        };
+    }
+    if c.is_whitespace() {
+        Role::Space
+    } else if is_combining_mark(c) {
+        Role::Mark
+    } else if c.is_alphanumeric() {
+        if is_unspaced(c) { Role::Unspaced } else { Role::Word }
+    } else if is_glue(c) {
+        Role::Glue
+    } else {
+        Role::Break
+    }
+}
+
+/// Whether `c` belongs to a script written without spaces between words,
+/// where each character is a word (rule 3).
+#[inline]
+pub(crate) fn is_unspaced(c: char) -> bool {
+    matches!(u32::from(c),
+        0x0E00..=0x0EFF // Thai, Lao
+        | 0x1000..=0x109F // Myanmar
+        | 0x1780..=0x17FF // Khmer
+        | 0x1950..=0x19FF // Tai Le, New Tai Lue, Khmer symbols
+        | 0x1A20..=0x1AAF // Tai Tham
+        | 0x1B00..=0x1B7F // Balinese
+        | 0x2E80..=0x2FDF // CJK and Kangxi radicals
+        | 0x3005..=0x3007 | 0x3021..=0x3029 | 0x3031..=0x3035 | 0x3038..=0x303C // ideographic marks
+        | 0x3040..=0x30FF // Hiragana, Katakana
+        | 0x3100..=0x312F | 0x31A0..=0x31BF // Bopomofo
+        | 0x31F0..=0x31FF // Katakana phonetic extensions
+        | 0x3400..=0x4DBF // CJK extension A
+        | 0x4E00..=0x9FFF // CJK unified ideographs
+        | 0xA000..=0xA4CF // Yi
+        | 0xA980..=0xA9FF // Javanese, Myanmar extension B
+        | 0xAA60..=0xAADF // Myanmar extension A, Tai Viet
+        | 0xF900..=0xFAFF // CJK compatibility ideographs
+        | 0x1B000..=0x1B2FF // Kana supplement and extensions, Nushu
+        | 0x20000..=0x323AF // CJK extensions B to H
+    )
+}
+
+/// The characters deleted without ending a word besides ASCII punctuation
+/// (rule 4): those UAX #29 lets a word run through (MidLetter, MidNumLet,
+/// Format) and the hyphens that are ASCII `-` in other clothes.
+#[inline]
+fn is_glue(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{00B7}' | '\u{0387}' | '\u{055F}' | '\u{05F3}' | '\u{05F4}' | '\u{061C}'
+        | '\u{200C}'..='\u{200F}' | '\u{2010}' | '\u{2011}' | '\u{2018}' | '\u{2019}' | '\u{201B}'
+        | '\u{2024}' | '\u{2027}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FE13}' | '\u{FE52}' | '\u{FE55}' | '\u{FEFF}'
+    )
+}
+
+/// Whether NFKC never reaches back across the start of `c`: a starter
+/// whose quick check is Yes. A chunk cut before such characters normalizes
+/// piece by piece to what it normalizes to whole.
+#[inline]
+fn is_stable(c: char) -> bool {
+    c.is_ascii()
+        || (canonical_combining_class(c) == 0
+            && unicode_normalization::is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes)
+}
+
+/// The words of one Unicode chunk, built character by character from its
+/// normalized, lowercased text by the characters' roles.
+struct Words {
+    /// The word being built, where its span starts, and where the piece it
+    /// starts in ends.
+    cur: String,
+    cur_start: usize,
+    cur_piece_end: usize,
+    /// Whether `cur` is one unspaced character (and its marks).
+    cur_unspaced: bool,
+    /// The last word finished: its span ends where the next one starts.
+    done: String,
+    done_start: usize,
+    has_done: bool,
+    /// Where the chunk starts: the first word's span starts there.
+    chunk_start: usize,
+}
+
+impl Words {
+    fn new(chunk_start: usize, mut cur: String, mut done: String) -> Words {
+        cur.clear();
+        done.clear();
+        Words {
+            cur,
+            cur_start: chunk_start,
+            cur_piece_end: chunk_start,
+            cur_unspaced: false,
+            done,
+            done_start: 0,
+            has_done: false,
+            chunk_start,
+        }
+    }
+
+    /// One character, from the piece of the chunk at bytes `at..piece_end`.
+    #[inline]
+    fn push(&mut self, c: char, (at, piece_end): (usize, usize), f: &mut impl FnMut(&str, usize, usize)) {
+        let at = (at, piece_end);
+        match role(c) {
+            Role::Space | Role::Break => self.end_word(f),
+            Role::Glue => {}
+            Role::Word => self.word_char(c, at, f),
+            Role::Unspaced => self.unspaced(c, at, f),
+            Role::Mark if self.cur_unspaced => self.cur.push(c),
+            Role::Mark if c.is_alphanumeric() => {
+                if is_unspaced(c) {
+                    self.unspaced(c, at, f)
+                } else {
+                    self.word_char(c, at, f)
+                }
+            }
+            Role::Mark => {}
+        }
+    }
+
+    fn word_char(&mut self, c: char, at: (usize, usize), f: &mut impl FnMut(&str, usize, usize)) {
+        if self.cur_unspaced {
+            self.end_word(f);
+        }
+        self.begin(at);
+        self.cur.push(c);
+    }
+
+    fn unspaced(&mut self, c: char, at: (usize, usize), f: &mut impl FnMut(&str, usize, usize)) {
+        self.end_word(f);
+        self.begin(at);
+        self.cur.push(c);
+        self.cur_unspaced = true;
+    }
+
+    fn begin(&mut self, (at, piece_end): (usize, usize)) {
+        if self.cur.is_empty() {
+            self.cur_start = if self.has_done { at } else { self.chunk_start };
+            self.cur_piece_end = piece_end;
+        }
+    }
+
+    /// Ends the word being built: the one finished before it is handed on,
+    /// its span ending where this one's starts (or, when both come from one
+    /// piece, which NFKC turned into more than one word, where that piece
+    /// ends: they share it).
+    fn end_word(&mut self, f: &mut impl FnMut(&str, usize, usize)) {
+        self.cur_unspaced = false;
+        if self.cur.is_empty() {
+            return;
+        }
+        if self.has_done {
+            let end = if self.cur_start > self.done_start { self.cur_start } else { self.cur_piece_end };
+            f(&self.done, self.done_start, end);
+        }
+        std::mem::swap(&mut self.done, &mut self.cur);
+        self.cur.clear();
+        self.done_start = self.cur_start;
+        self.has_done = true;
+    }
+
+    /// Hands on the last word, its span ending at `end`; gives back the
+    /// buffers.
+    fn finish(mut self, end: usize, f: &mut impl FnMut(&str, usize, usize)) -> (String, String) {
+        self.end_word(f);
+        if self.has_done {
+            f(&self.done, self.done_start, end);
+        }
+        (self.cur, self.done)
+    }
 }
 
 /// The word tokenizer. Cheap to create; holds only scratch space.
 #[derive(Debug, Default, Clone)]
 pub struct Tokenizer {
     buf: String,
+    /// The finished token of a Unicode chunk waiting for its span's end.
+    done: String,
     nfkc: String,
     masks: Masks,
 }
@@ -302,7 +512,14 @@ impl Tokenizer {
         }
     }
 
-    /// The slow path for a chunk holding non-ASCII characters.
+    /// The slow path for a chunk holding non-ASCII characters (and no
+    /// Unicode whitespace), starting at byte `start` of the document.
+    ///
+    /// The chunk is cut where NFKC cannot reach across (before a starter
+    /// whose NFKC quick check is Yes), so each piece is normalized on its own
+    /// and a token's span is known in the original bytes: the spans of a
+    /// chunk's tokens tile it, the first starting at the chunk's start, each
+    /// ending where the next begins and the last at the chunk's end.
     #[cold]
     fn unicode_chunk(
         &mut self,
@@ -311,25 +528,33 @@ impl Tokenizer {
         end: usize,
         f: &mut impl FnMut(&str, usize, usize),
     ) {
-        self.nfkc.clear();
-        self.nfkc.extend(chunk.nfkc());
-        self.buf.clear();
-        for ch in self.nfkc.chars() {
-            if ch.is_whitespace() {
-                if !self.buf.is_empty() {
-                    f(&self.buf, start, end);
-                    self.buf.clear();
-                }
-                continue;
-            }
-            for lc in ch.to_lowercase() {
-                if is_word_char(lc) {
-                    self.buf.push(lc);
-                }
+        let mut words = Words::new(start, std::mem::take(&mut self.buf), std::mem::take(&mut self.done));
+        let mut piece = 0;
+        for (i, c) in chunk.char_indices() {
+            if i > piece && is_stable(c) {
+                self.piece(&chunk[piece..i], start + piece, &mut words, f);
+                piece = i;
             }
         }
-        if !self.buf.is_empty() {
-            f(&self.buf, start, end);
+        self.piece(&chunk[piece..], start + piece, &mut words, f);
+        let (buf, done) = words.finish(end, f);
+        self.buf = buf;
+        self.done = done;
+    }
+
+    /// One normalization piece of a chunk, at byte `at` of the document.
+    fn piece(&mut self, piece: &str, at: usize, words: &mut Words, f: &mut impl FnMut(&str, usize, usize)) {
+        let normal = if unicode_normalization::is_nfkc_quick(piece.chars()) == IsNormalized::Yes {
+            piece
+        } else {
+            self.nfkc.clear();
+            self.nfkc.extend(piece.nfkc());
+            &self.nfkc
+        };
+        for ch in normal.chars() {
+            for lc in ch.to_lowercase() {
+                words.push(lc, (at, at + piece.len()), f);
+            }
         }
     }
 
@@ -370,12 +595,36 @@ mod tests {
     }
 
     /// The naive definition, for every input: NFKC the whole text,
-    /// lowercase, delete non-word non-space characters, split.
+    /// lowercase, then words by the roles of the characters, one at a time.
     fn naive(text: &str) -> Vec<String> {
-        let nfkc: String = text.nfkc().collect();
-        let lower: String = nfkc.chars().flat_map(|c| c.to_lowercase()).collect();
-        let kept: String = lower.chars().filter(|&c| c.is_whitespace() || is_word_char(c)).collect();
-        kept.split_whitespace().map(str::to_owned).collect()
+        let lower: String = text.nfkc().flat_map(char::to_lowercase).collect();
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut unspaced = false;
+        let end = |cur: &mut String, out: &mut Vec<String>| {
+            if !cur.is_empty() {
+                out.push(std::mem::take(cur));
+            }
+        };
+        for c in lower.chars() {
+            let r = role(c);
+            if r == Role::Mark && unspaced {
+                cur.push(c);
+                continue;
+            }
+            let word = r == Role::Word || (r == Role::Mark && c.is_alphanumeric() && !is_unspaced(c));
+            let alone = r == Role::Unspaced || (r == Role::Mark && c.is_alphanumeric() && is_unspaced(c));
+            if matches!(r, Role::Space | Role::Break) || alone || (word && unspaced) {
+                end(&mut cur, &mut out);
+                unspaced = false;
+            }
+            if word || alone {
+                cur.push(c);
+                unspaced = alone;
+            }
+        }
+        end(&mut cur, &mut out);
+        out
     }
 
     #[test]
@@ -394,8 +643,33 @@ mod tests {
         assert_eq!(words("ﬁne ＡＢＣ"), ["fine", "abc"]);
         // no-break space and ideographic space split words
         assert_eq!(words("a\u{a0}b\u{3000}c"), ["a", "b", "c"]);
-        // punctuation inside a word is deleted, not a split
-        assert_eq!(words("nations—including"), ["nationsincluding"]);
+    }
+
+    #[test]
+    fn unicode_punctuation_separates_words_and_apostrophes_do_not() {
+        assert_eq!(words("nations—including"), ["nations", "including"]);
+        assert_eq!(words("«Bonjour»,“quoted”…"), ["bonjour", "quoted"]);
+        assert_eq!(words("don’t l’homme x‐y"), ["dont", "lhomme", "xy"]);
+        assert_eq!(words("a\u{200b}b a\u{200d}b a\u{ad}b"), ["a", "b", "ab", "ab"]);
+        assert_eq!(words("Ünïcode—dash"), ["ünïcode", "dash"]);
+    }
+
+    #[test]
+    fn scripts_without_spaces_are_one_word_a_character() {
+        assert_eq!(words("今天天气很好。"), ["今", "天", "天", "气", "很", "好"]);
+        assert_eq!(words("使用Linux系统2024年"), ["使", "用", "linux", "系", "统", "2024", "年"]);
+        // full-width punctuation (NFKC makes it ASCII) and kana
+        assert_eq!(
+            words("東京，カタカナ・ひらがな"),
+            ["東", "京", "カ", "タ", "カ", "ナ", "ひ", "ら", "が", "な"]
+        );
+        // half-width katakana and its voiced mark compose under NFKC
+        assert_eq!(words("ｶﾞｷ"), ["ガ", "キ"]);
+        // Thai: tone and vowel marks stay with the consonant before them
+        assert_eq!(words("ไม่ไม้"), ["ไ", "ม่", "ไ", "ม้"]);
+        assert_ne!(words("ไม่"), words("ไม้"));
+        // Korean is written with spaces: words stay words
+        assert_eq!(words("한국어 텍스트"), ["한국어", "텍스트"]);
     }
 
     #[test]
@@ -406,7 +680,19 @@ mod tests {
         assert_eq!(spans, ["Hello,", "U.S.", "world."]);
         let text = "Ünïcode—dash  ok";
         let toks = Tokenizer::new().tokens(text);
-        assert_eq!(&text[toks[0].start..toks[0].end], "Ünïcode—dash");
+        let spans: Vec<&str> = toks.iter().map(|t| &text[t.start..t.end]).collect();
+        assert_eq!(spans, ["Ünïcode—", "dash", "ok"]);
+        // the tokens of a chunk without spaces tile it
+        let text = "「東京」は，ガ";
+        let toks = Tokenizer::new().tokens(text);
+        let spans: Vec<&str> = toks.iter().map(|t| &text[t.start..t.end]).collect();
+        assert_eq!(spans, ["「東", "京」", "は，", "ガ"]);
+        // where NFKC makes two words of one piece (the comma and the
+        // half-width kana normalize together), they share its span
+        let text = "は，ｶﾞ";
+        let toks = Tokenizer::new().tokens(text);
+        let spans: Vec<&str> = toks.iter().map(|t| &text[t.start..t.end]).collect();
+        assert_eq!(spans, ["は，ｶﾞ", "は，ｶﾞ"]);
     }
 
     /// Spans by the byte-at-a-time reference tokenizer.
@@ -453,6 +739,17 @@ mod tests {
             for t in &toks {
                 prop_assert!(t.start >= last && t.start < t.end && t.end <= text.len());
                 prop_assert!(text.is_char_boundary(t.start) && text.is_char_boundary(t.end));
+                last = t.start;
+            }
+        }
+
+        #[test]
+        fn mixed_scripts_match_naive(text in "(?s)[a-zA-Z .,'\u{a0}é\u{301}\u{2014}\u{2019}\u{200b}\u{200d}今天气，。「」かカｶﾞ・ไม่้한국\u{ff21}]{0,80}") {
+            prop_assert_eq!(words(&text), naive(&text));
+            let toks = Tokenizer::new().tokens(&text);
+            let mut last = 0;
+            for t in &toks {
+                prop_assert!(t.start >= last && t.start < t.end, "{:?}", toks);
                 last = t.start;
             }
         }

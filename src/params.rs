@@ -134,7 +134,7 @@ mod tests {
         let p = DedupBuilder::new().params().unwrap();
         assert_eq!(
             serde_json::to_string(&p).unwrap(),
-            r#"{"version":2,"threshold":0.8,"sketch":{"kind":"oph","num_perm":128,"seed":0,"shingle":{"word":5},"version":1},"lsh":{"bands":17,"rows":7},"verify":"estimate","cluster":"star","keep":"first"}"#
+            r#"{"version":2,"threshold":0.8,"sketch":{"kind":"oph","num_perm":128,"seed":0,"shingle":{"word":5},"version":2},"lsh":{"bands":17,"rows":7},"verify":"estimate","cluster":"star","keep":"first"}"#
         );
         assert_eq!(p.fingerprint(), digest(2, &p));
         assert!(p.fingerprint().starts_with("ndp2-"));

@@ -2,7 +2,7 @@
 //! hashed by rolling over token hashes (never by joining strings).
 
 use crate::hash::{Roller, token_hash};
-use crate::normalize::Tokenizer;
+use crate::normalize::{Tokenizer, is_unspaced};
 
 /// What a shingle is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -12,7 +12,7 @@ pub enum ShingleKind {
     /// `n` consecutive normalized words.
     Word(u32),
     /// `n` consecutive characters of the normalized text (words joined by
-    /// one space).
+    /// one space, except two characters of a script written without spaces).
     Char(u32),
 }
 
@@ -109,12 +109,18 @@ impl Shingler {
             }
             ShingleKind::Char(_) => {
                 let mut first = true;
+                let mut after_unspaced = false;
                 self.tokenizer.for_each_token(text, |tok, s, e| {
-                    if !first {
+                    // characters of scripts without spaces are words of their
+                    // own, and are joined without one
+                    let unspaced = tok.chars().next().is_some_and(is_unspaced);
+                    let joined = unspaced && after_unspaced;
+                    if !first && !joined {
                         // the single space that joins words
                         unit(char_hash(' '), s, s);
                     }
                     first = false;
+                    after_unspaced = unspaced;
                     for ch in tok.chars() {
                         unit(char_hash(ch), s, e);
                     }
@@ -229,6 +235,9 @@ mod tests {
         assert_eq!(hashes(w(5), "a b c d e").len(), 1);
         assert_eq!(hashes(w(2), "a b c d e").len(), 4);
         assert_eq!(hashes(ShingleKind::Char(3), "ab cd").len(), 3);
+        // no space is made up between characters of a script without spaces
+        assert_eq!(hashes(ShingleKind::Char(3), "今天天气"), hashes(ShingleKind::Char(3), "今天 天气"));
+        assert_eq!(hashes(ShingleKind::Char(3), "今天天气").len(), 2);
     }
 
     #[test]

@@ -41,7 +41,7 @@ use crate::hash::{SeedStream, mix64};
 
 /// The version of the sketch definition. Bump it whenever a change to hashing,
 /// shingling or sketching changes signature values.
-pub const SKETCH_FORMAT_VERSION: u32 = 1;
+pub const SKETCH_FORMAT_VERSION: u32 = 2;
 
 /// How a signature is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
@@ -397,6 +397,14 @@ mod tests {
         const TEXT: &str = "The lighthouse keeper climbed the spiral stairs every evening at dusk, carrying a \
                             can of oil and a rag for the lens. Ships passing the headland relied on the beam \
                             — Café « Phare » ﬁxed it in 1904, for 12½ FRANCS!";
+        const MULTILINGUAL: [&str; 6] = [
+            "北京时间2024年，“新华社”报道：今天天气很好。",
+            "東京の天気は晴れ、カタカナ・ﾊﾝｶｸも。",
+            "ภาษาไทยไม่มีการเว้นวรรคระหว่างคำ",
+            "Москва — столица России; «Привет»!",
+            "Straße l’homme don’t x‐y nations—including",
+            "한국어는 띄어쓰기를 합니다",
+        ];
         let tokens: Vec<String> = Tokenizer::new().tokens(TEXT).into_iter().map(|t| t.text).collect();
         let shingles = |kind: ShingleKind, text: &str| -> Vec<u64> {
             let mut v = Vec::new();
@@ -430,6 +438,10 @@ mod tests {
             "word_5_shingles": word5.iter().map(|&h| hex(h)).collect::<Vec<_>>(),
             "word_5_shingles of \"Only three words.\"":
                 shingles(ShingleKind::Word(5), "Only three words.").into_iter().map(hex).collect::<Vec<_>>(),
+            "tokens of scripts with and without spaces": MULTILINGUAL
+                .iter()
+                .map(|t| Tokenizer::new().tokens(t).into_iter().map(|t| t.text).collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
             "char_4_shingles of \"Café ﬁne!\"":
                 shingles(ShingleKind::Char(4), "Café ﬁne!").into_iter().map(hex).collect::<Vec<_>>(),
             "signature oph, default parameters": signature(default, &word5),

@@ -170,7 +170,7 @@ impl Index {
         let (params, docs, shards) = parse_body(body).map_err(|r| bad(format!("corrupted: {r}")))?;
         if params.sketch_format_version != SKETCH_FORMAT_VERSION {
             return Err(bad(format!(
-                "its signatures were made by sketch format {}; this neardup makes format {}",
+                "its signatures were made by sketch format {}; this neardup makes format {} (build the index again)",
                 params.sketch_format_version, SKETCH_FORMAT_VERSION
             )));
         }

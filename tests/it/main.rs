@@ -15,6 +15,7 @@ mod parquet_io;
 mod passages;
 mod real_corpus;
 mod report;
+mod scripts;
 mod spill;
 mod stages;
 mod warc;
