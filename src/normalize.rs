@@ -159,16 +159,17 @@ fn is_stable(c: char) -> bool {
 /// The words of one Unicode chunk, built character by character from its
 /// normalized, lowercased text by the characters' roles.
 struct Words {
-    /// The word being built, where its span starts, and where the piece it
-    /// starts in ends.
+    /// The word being built, where its span starts, and where the piece its
+    /// last character came from ends (its span reaches at least there).
     cur: String,
     cur_start: usize,
-    cur_piece_end: usize,
+    cur_last_end: usize,
     /// Whether `cur` is one unspaced character (and its marks).
     cur_unspaced: bool,
     /// The last word finished: its span ends where the next one starts.
     done: String,
     done_start: usize,
+    done_last_end: usize,
     has_done: bool,
     /// Where the chunk starts: the first word's span starts there.
     chunk_start: usize,
@@ -181,10 +182,11 @@ impl Words {
         Words {
             cur,
             cur_start: chunk_start,
-            cur_piece_end: chunk_start,
+            cur_last_end: chunk_start,
             cur_unspaced: false,
             done,
             done_start: 0,
+            done_last_end: 0,
             has_done: false,
             chunk_start,
         }
@@ -199,7 +201,10 @@ impl Words {
             Role::Glue => {}
             Role::Word => self.word_char(c, at, f),
             Role::Unspaced => self.unspaced(c, at, f),
-            Role::Mark if self.cur_unspaced => self.cur.push(c),
+            Role::Mark if self.cur_unspaced => {
+                self.cur.push(c);
+                self.cur_last_end = at.1;
+            }
             Role::Mark if c.is_alphanumeric() => {
                 if is_unspaced(c) {
                     self.unspaced(c, at, f)
@@ -217,38 +222,39 @@ impl Words {
         }
         self.begin(at);
         self.cur.push(c);
+        self.cur_last_end = at.1;
     }
 
     fn unspaced(&mut self, c: char, at: (usize, usize), f: &mut impl FnMut(&str, usize, usize)) {
         self.end_word(f);
         self.begin(at);
         self.cur.push(c);
+        self.cur_last_end = at.1;
         self.cur_unspaced = true;
     }
 
-    fn begin(&mut self, (at, piece_end): (usize, usize)) {
+    fn begin(&mut self, (at, _): (usize, usize)) {
         if self.cur.is_empty() {
             self.cur_start = if self.has_done { at } else { self.chunk_start };
-            self.cur_piece_end = piece_end;
         }
     }
 
     /// Ends the word being built: the one finished before it is handed on,
-    /// its span ending where this one's starts (or, when both come from one
-    /// piece, which NFKC turned into more than one word, where that piece
-    /// ends: they share it).
+    /// its span ending where this one's starts, or where the piece its last
+    /// character came from ends if that is later (a piece NFKC made more
+    /// than one word of is shared by their spans).
     fn end_word(&mut self, f: &mut impl FnMut(&str, usize, usize)) {
         self.cur_unspaced = false;
         if self.cur.is_empty() {
             return;
         }
         if self.has_done {
-            let end = if self.cur_start > self.done_start { self.cur_start } else { self.cur_piece_end };
-            f(&self.done, self.done_start, end);
+            f(&self.done, self.done_start, self.cur_start.max(self.done_last_end));
         }
         std::mem::swap(&mut self.done, &mut self.cur);
         self.cur.clear();
         self.done_start = self.cur_start;
+        self.done_last_end = self.cur_last_end;
         self.has_done = true;
     }
 
@@ -257,7 +263,7 @@ impl Words {
     fn finish(mut self, end: usize, f: &mut impl FnMut(&str, usize, usize)) -> (String, String) {
         self.end_word(f);
         if self.has_done {
-            f(&self.done, self.done_start, end);
+            f(&self.done, self.done_start, end.max(self.done_last_end));
         }
         (self.cur, self.done)
     }
@@ -689,6 +695,10 @@ mod tests {
         assert_eq!(spans, ["「東", "京」", "は，", "ガ"]);
         // where NFKC makes two words of one piece (the comma and the
         // half-width kana normalize together), they share its span
+        let text = "PARTYﾒS";
+        let toks = Tokenizer::new().tokens(text);
+        let spans: Vec<&str> = toks.iter().map(|t| &text[t.start..t.end]).collect();
+        assert_eq!(spans, ["PARTYﾒ", "Yﾒ", "S"]);
         let text = "は，ｶﾞ";
         let toks = Tokenizer::new().tokens(text);
         let spans: Vec<&str> = toks.iter().map(|t| &text[t.start..t.end]).collect();

@@ -3,14 +3,31 @@
 //! in a reference set.
 //!
 //! Winnowing (Schleimer, Wilkerson, Aiken 2003): every document's token
-//! k-grams are hashed and, in each window of `w` consecutive k-gram hashes,
-//! the minimum is kept as a fingerprint. Any repeat of `w + k - 1 =
-//! min_words` tokens shares at least one fingerprint with its earlier
-//! occurrence, while only about `2 / (w + 1)` of the k-grams are indexed.
-//! Shared fingerprints seed matches; each seed is confirmed on the tokens
-//! themselves (so no hash collision is ever reported), extended to a maximal
-//! span, and mapped back to byte offsets of whole whitespace-delimited chunks
-//! (so a span never splits a word or a UTF-8 character).
+//! k-grams are hashed and, in each window of `w = min_words - k + 1`
+//! consecutive k-gram hashes, the minimum is kept as a fingerprint. Two equal
+//! runs of `min_words` tokens hold the same k-grams, so the same one is the
+//! minimum in both, at the same offset: the run and its earlier occurrence
+//! share a fingerprint, while only about `2 / (w + 1)` of the k-grams are
+//! indexed.
+//!
+//! Seeds are exact: the occurrences of one fingerprint are told apart by the
+//! hash of each run of `min_words` tokens around it (one per offset of the
+//! fingerprint in the run), and every run takes the earliest allowed run
+//! equal to it as its source. So a repeat is found whatever else shares its
+//! fingerprint (a common phrase in a thousand documents, or the same
+//! sentence earlier in other documents when looking within one), and every
+//! seed is a repeat, not a guess.
+//!
+//! Matching runs on what the read kept of each document (32-bit token hashes
+//! and their spans), never tokenizing again: each copy document's seeds, in
+//! order, are extended both ways while the tokens agree, a seed inside what
+//! is already reported skipped and a span never reaching back past the one
+//! before it, so any document costs time linear in its length (a text made
+//! of one block repeated a thousand times included). Each passage is then
+//! confirmed on the text (the same bytes, or the same tokens), so a hash
+//! collision is never reported; spans map back to byte offsets of whole
+//! whitespace-delimited chunks (so a span never splits a word or a UTF-8
+//! character).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -32,13 +49,12 @@ use crate::pool::Pool;
 /// article's repeated title has nine).
 pub(crate) const DEFAULT_MIN_WORDS: usize = 8;
 
+/// The longest minimum passage length (a fingerprint records the offsets of
+/// its runs in 16 bits).
+const MAX_MIN_WORDS: usize = 60_000;
+
 /// Size of the token k-grams that are fingerprinted (at most `min_words`).
 const KGRAM: usize = 5;
-
-/// At most this many earlier occurrences of one fingerprint are tried as
-/// sources (the earliest ones), so that boilerplate repeated a million times
-/// costs linear time.
-const MAX_SOURCES: usize = 2;
 
 /// Where sources may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -140,8 +156,11 @@ impl PassageBuilder {
         if self.read.text_field.is_empty() {
             return Err(Error::param("the text field name is empty"));
         }
-        if self.min_words < 2 {
-            return Err(Error::param(format!("min_words must be at least 2, got {}", self.min_words)));
+        if !(2..=MAX_MIN_WORDS).contains(&self.min_words) {
+            return Err(Error::param(format!(
+                "min_words must be from 2 to {MAX_MIN_WORDS}, got {}",
+                self.min_words
+            )));
         }
         let pool = Pool::new(self.threads)?;
         let k = KGRAM.min(self.min_words);
@@ -199,45 +218,35 @@ impl Texts for LoadedTexts<'_> {
     }
 }
 
-/// A document's normalized tokens: their text in one arena, and the byte
-/// span of the chunk each came from.
+/// What the finder keeps of one document from the read: its tokens' 32-bit
+/// hashes and spans, and its winnowed fingerprints. Matching runs on these
+/// alone; the text is read again only to confirm the passages found.
 #[derive(Debug, Default)]
-struct Tokens {
-    /// The normalized tokens' bytes, back to back.
-    arena: Vec<u8>,
-    /// End of each token in the arena (its start is the previous end).
-    ends: Vec<usize>,
-    /// Byte span of the chunk each token came from.
+pub(crate) struct DocTokens {
+    /// 32-bit hash of each normalized token.
+    hashes: Vec<u32>,
+    /// Byte span of the original text each token came from.
     spans: Vec<(usize, usize)>,
+    /// Winnowed k-gram fingerprints.
+    fps: Vec<Fp>,
 }
 
-impl Tokens {
-    fn of(tk: &mut Tokenizer, text: &str) -> Tokens {
-        let mut t = Tokens {
-            arena: Vec::with_capacity(text.len()),
-            ends: Vec::with_capacity(text.len() / 5),
-            spans: Vec::with_capacity(text.len() / 5),
-        };
-        tk.for_each_token(text, |tok, s, e| {
-            t.arena.extend_from_slice(tok.as_bytes());
-            t.ends.push(t.arena.len());
-            t.spans.push((s, e));
-        });
-        t
-    }
+/// A fingerprint: its hash (cut to 32 bits), its token position, and the
+/// offsets in it of the runs of `min_words` tokens whose least k-gram it is
+/// (`lo << 16 | hi`, both inclusive: the runs starting `hi` down to `lo`
+/// tokens before it). Equal runs have the same least k-gram at the same
+/// offset, wherever they are, so a run is looked for through that one
+/// fingerprint only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Fp {
+    hash: u32,
+    pos: u32,
+    offsets: u32,
+}
 
+impl DocTokens {
     fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// Bytes of memory held.
-    fn weight(&self) -> usize {
-        self.arena.capacity() + self.ends.capacity() * 8 + self.spans.capacity() * 16
-    }
-
-    fn word(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.arena[start..self.ends[i]]
+        self.hashes.len()
     }
 
     /// Byte span of tokens `i..j`.
@@ -246,80 +255,26 @@ impl Tokens {
     }
 }
 
-/// A fast hasher for the small integer keys of this module's maps (keys are
-/// document numbers and offsets, not attacker-chosen strings).
-#[derive(Default, Clone, Copy)]
-struct IntHasher(u64);
-
-impl std::hash::Hasher for IntHasher {
-    fn finish(&self) -> u64 {
-        crate::hash::mix64(self.0)
+/// The hash of a run of token hashes (seeds compare runs by it; every seed
+/// is then checked token by token).
+fn run_hash(tokens: &[u32]) -> u64 {
+    let mut h = 0x243F_6A88_85A3_08D3u64;
+    for &t in tokens {
+        h = (h.rotate_left(29) ^ u64::from(t)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.0 = (self.0.rotate_left(32) ^ u64::from(v)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(32) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-    fn write_i64(&mut self, v: i64) {
-        self.write_u64(v as u64);
-    }
+    crate::hash::mix64(h)
 }
 
-type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
-
-/// Tokenized source documents shared by all workers, so that a text many
-/// documents copy (a license, a footer) is tokenized once, not once per
-/// copy. First in, first out within a byte budget; it changes only speed,
-/// never results.
-struct TokenCache {
-    budget: usize,
-    inner: std::sync::Mutex<CacheState>,
+/// The normalized tokens of a text, back to back, with where each ends: two
+/// texts have the same tokens when these are equal.
+fn token_texts(tk: &mut Tokenizer, text: &str, arena: &mut String, ends: &mut Vec<usize>) {
+    arena.clear();
+    ends.clear();
+    tk.for_each_token(text, |t, _, _| {
+        arena.push_str(t);
+        ends.push(arena.len());
+    });
 }
-
-/// The cached documents, their insertion order and the bytes they hold.
-#[derive(Default)]
-struct CacheState {
-    map: IntMap<u32, std::sync::Arc<Tokens>>,
-    order: std::collections::VecDeque<u32>,
-    used: usize,
-}
-
-impl TokenCache {
-    fn new(budget: usize) -> TokenCache {
-        TokenCache { budget, inner: std::sync::Mutex::new(CacheState::default()) }
-    }
-
-    fn get(&self, d: u32, tk: &mut Tokenizer, texts: &(impl Texts + ?Sized)) -> std::sync::Arc<Tokens> {
-        if let Some(t) = self.inner.lock().ok().and_then(|g| g.map.get(&d).cloned()) {
-            return t;
-        }
-        let t = std::sync::Arc::new(texts.text(d as usize).map(|t| Tokens::of(tk, &t)).unwrap_or_default());
-        if let Ok(mut g) = self.inner.lock() {
-            let g = &mut *g;
-            if let std::collections::hash_map::Entry::Vacant(slot) = g.map.entry(d) {
-                g.used += t.weight();
-                slot.insert(t.clone());
-                g.order.push_back(d);
-                while g.used > self.budget {
-                    let Some(old) = g.order.pop_front() else { break };
-                    if let Some(x) = g.map.remove(&old) {
-                        g.used -= x.weight();
-                    }
-                }
-            }
-        }
-        t
-    }
-}
-
-/// Memory the shared token cache may hold.
-const TOKEN_CACHE_BYTES: usize = 256 << 20;
 
 /// A text source for the finder: document `d`'s text, if available.
 pub(crate) trait Texts: Sync {
@@ -357,29 +312,36 @@ impl PassageFinder {
         self.pool.threads()
     }
 
-    /// Winnowed fingerprints of one text: `(hash, token position)`, the hash
-    /// cut to 32 bits (every match is confirmed on the tokens anyway).
-    pub(crate) fn fingerprints(&self, tk: &mut Tokenizer, text: &str) -> Vec<(u32, u32)> {
-        let mut hashes: Vec<u64> = Vec::new();
-        tk.for_each_token(text, |t, _, _| hashes.push(token_hash(t.as_bytes())));
-        if hashes.len() < self.min_words {
-            return Vec::new();
+    /// What matching keeps of one text: its tokens' hashes and spans, and
+    /// its winnowed fingerprints `(hash, token position)`, the hash cut to
+    /// 32 bits (every seed is checked on the tokens anyway). A text with
+    /// fewer than `min_words` tokens can hold no passage: nothing is kept.
+    pub(crate) fn fingerprints(&self, tk: &mut Tokenizer, text: &str) -> DocTokens {
+        let mut full: Vec<u64> = Vec::new();
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        tk.for_each_token(text, |t, s, e| {
+            full.push(token_hash(t.as_bytes()));
+            spans.push((s, e));
+        });
+        if full.len() < self.min_words {
+            return DocTokens::default();
         }
         let k = self.k;
         let mut roller = Roller::new(k);
-        let mut grams: Vec<u64> = Vec::with_capacity(hashes.len() + 1 - k);
-        for (i, &h) in hashes.iter().enumerate() {
+        let mut grams: Vec<u64> = Vec::with_capacity(full.len() + 1 - k);
+        for (i, &h) in full.iter().enumerate() {
             if i < k {
                 roller.push(h);
             } else {
-                roller.roll(hashes[i - k], h);
+                roller.roll(full[i - k], h);
             }
             if i + 1 >= k {
                 // avalanche: the rolled polynomial is not mixed
                 grams.push(crate::hash::mix64(roller.value(k)));
             }
         }
-        winnow(&grams, self.w)
+        let fps = winnow(&grams, self.w);
+        DocTokens { hashes: full.iter().map(|&h| (h ^ (h >> 32)) as u32).collect(), spans, fps }
     }
 
     /// Read `inputs` (and `references`, when checking against them) and find
@@ -416,9 +378,9 @@ impl PassageFinder {
                         first: LoadedTexts { loaded: r, opts: &self.read },
                         second: LoadedTexts { loaded: &loaded, opts: &self.read },
                     };
-                    self.find(&both, fps, n_ref)
+                    self.find(&both, fps, Some(n_ref))
                 }
-                None => self.find(&LoadedTexts { loaded: &loaded, opts: &self.read }, fps, 0),
+                None => self.find(&LoadedTexts { loaded: &loaded, opts: &self.read }, fps, None),
             };
             Ok(PassageRun {
                 loaded,
@@ -435,11 +397,11 @@ impl PassageFinder {
     /// Find the passages of in-memory texts (index = input order).
     pub fn find_texts<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Passage> {
         self.pool.install(|| {
-            let fps: Vec<Vec<(u32, u32)>> = texts
+            let fps: Vec<DocTokens> = texts
                 .par_iter()
                 .map_init(Tokenizer::new, |tk, t| self.fingerprints(tk, t.as_ref()))
                 .collect();
-            self.find(texts, fps, 0).0
+            self.find(texts, fps, None).0
         })
     }
 
@@ -452,7 +414,7 @@ impl PassageFinder {
         references: &[R],
     ) -> Vec<Passage> {
         self.pool.install(|| {
-            let mut fps: Vec<Vec<(u32, u32)>> = references
+            let mut fps: Vec<DocTokens> = references
                 .par_iter()
                 .map_init(Tokenizer::new, |tk, t| self.fingerprints(tk, t.as_ref()))
                 .collect();
@@ -463,61 +425,38 @@ impl PassageFinder {
                     .collect::<Vec<_>>(),
             );
             let both = Chain { first: references, second: texts };
-            self.find(&both, fps, references.len()).0
+            self.find(&both, fps, Some(references.len())).0
         })
     }
 
-    /// The core: `fps[d]` are the fingerprints of document `d` of `texts`;
-    /// the first `n_ref` documents are references (sources only). Passage
-    /// indexes are shifted so that searched documents count from 0 and
-    /// reference sources index the references.
+    /// The core: `docs[d]` is what the read kept of document `d` of
+    /// `texts`; with `refs`, the first that many documents are references
+    /// (the only sources, and never searched).
+    /// Passage indexes are shifted so that searched documents count from 0
+    /// and reference sources index the references.
     pub(crate) fn find(
         &self,
         texts: &(impl Texts + ?Sized),
-        fps: Vec<Vec<(u32, u32)>>,
-        n_ref: usize,
+        docs: Vec<DocTokens>,
+        refs: Option<usize>,
     ) -> (Vec<Passage>, usize) {
         // the index: every fingerprint with its place, grouped by hash in
         // (document, position) order
-        let mut index: Vec<(u32, u32, u32)> = fps
-            .into_par_iter()
+        let mut index: Vec<Entry> = docs
+            .par_iter()
             .enumerate()
-            .flat_map_iter(|(d, v)| v.into_iter().map(move |(h, p)| (h, d as u32, p)))
+            .flat_map_iter(|(d, t)| t.fps.iter().map(move |f| (f.hash, d as u32, f.pos, f.offsets)))
             .collect();
         // stable by hash: entries were made in (document, position) order
         radix_sort_by_hash(&mut index);
         let indexed = index.len();
         // runs of one fingerprint hash, two occurrences or more
-        let groups: Vec<&[(u32, u32, u32)]> =
-            index.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1).collect();
-        let k = self.k as u32;
-        let n_ref = n_ref as u32;
-        let scope = self.scope;
-        // seeds: (copy doc, copy pos, source doc, source pos)
-        let seeds: Vec<(u32, u32, u32, u32)> = groups
+        let groups: Vec<&[Entry]> = index.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1).collect();
+        let n_ref = refs.unwrap_or(0) as u32;
+        let against = refs.is_some();
+        let seeds: Vec<Seed> = groups
             .par_iter()
-            .flat_map_iter(|g| {
-                let mut out = Vec::new();
-                for (x, &(_, d, p)) in g.iter().enumerate() {
-                    if d < n_ref {
-                        continue;
-                    }
-                    for &(_, sd, sp) in g[..x].iter().take(MAX_SOURCES) {
-                        let allowed = if n_ref > 0 {
-                            sd < n_ref
-                        } else {
-                            match scope {
-                                Scope::Corpus => sd < d || sp + k <= p,
-                                Scope::Within => sd == d && sp + k <= p,
-                            }
-                        };
-                        if allowed {
-                            out.push((d, p, sd, sp));
-                        }
-                    }
-                }
-                out.into_iter()
-            })
+            .flat_map_iter(|g| self.group_seeds(g, &docs, n_ref, against).into_iter())
             .collect();
         drop(index);
         // group seeds by copy document (counting sort: stable, linear)
@@ -535,75 +474,170 @@ impl PassageFinder {
             grouped[next[s.0 as usize]] = s;
             next[s.0 as usize] += 1;
         }
-        let seeds = grouped;
+        let mut seeds = grouped;
         let bounds: Vec<(usize, usize)> =
             (0..n_docs).filter(|&d| start[d + 1] > start[d]).map(|d| (start[d], start[d + 1])).collect();
-        let cache = TokenCache::new(TOKEN_CACHE_BYTES);
-        let mut passages: Vec<Passage> = bounds
-            .par_iter()
-            .map_init(Tokenizer::new, |tk, &(s, e)| self.extend_doc(tk, texts, &cache, &seeds[s..e], n_ref))
+        let mut parts: Vec<&mut [Seed]> = Vec::with_capacity(bounds.len());
+        let mut rest: &mut [Seed] = &mut seeds;
+        let mut at = 0;
+        for &(s, e) in &bounds {
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(s - at);
+            let (part, tail) = tail.split_at_mut(e - s);
+            parts.push(part);
+            rest = tail;
+            at = e;
+        }
+        let mut passages: Vec<Passage> = parts
+            .into_par_iter()
+            .map_init(Confirm::default, |c, part| self.extend_doc(c, texts, &docs, part, n_ref))
             .flatten_iter()
             .collect();
         passages.par_sort_unstable();
         (passages, indexed)
     }
 
-    /// Confirm and extend the seeds of one copy document; keep maximal spans.
-    fn extend_doc(
-        &self,
-        tk: &mut Tokenizer,
-        texts: &(impl Texts + ?Sized),
-        cache: &TokenCache,
-        seeds: &[(u32, u32, u32, u32)],
-        n_ref: u32,
-    ) -> Vec<Passage> {
-        let d = seeds[0].0;
-        let Some(text) = texts.text(d as usize) else { return Vec::new() };
-        let copy = Tokens::of(tk, &text);
-        let mut sources: IntMap<u32, std::sync::Arc<Tokens>> = IntMap::default();
-        // (copy start, copy end, source doc, source start, source end) in tokens
-        let mut spans: Vec<(usize, usize, u32, usize, usize)> = Vec::new();
-        // Every seed on one alignment (source document, source - copy
-        // offset) inside a span already found on that alignment would extend
-        // to that same maximal span: skip it. Seeds come sorted by copy
-        // position, so the last span per alignment is all that is needed.
-        let mut reach: IntMap<(u32, i64), usize> = IntMap::default();
-        let mut order: Vec<&(u32, u32, u32, u32)> = seeds.iter().collect();
-        order.sort_unstable_by_key(|s| (s.1, s.2, s.3));
-        order.dedup();
-        for &&(_, p, sd, sp) in &order {
-            let align = (sd, i64::from(sp) - i64::from(p));
-            if reach.get(&align).is_some_and(|&end| (p as usize) < end) {
+    /// The seeds of one fingerprint's occurrences: for each offset `a` of the
+    /// fingerprint in a run of `min_words` tokens it is the least k-gram of,
+    /// the runs starting `a` tokens before the occurrences, grouped by their
+    /// tokens; each takes the earliest run of its group that it may copy (in
+    /// an earlier document or earlier and apart in its own; within its own
+    /// document only; in the references only).
+    fn group_seeds(&self, g: &[Entry], docs: &[DocTokens], n_ref: u32, against: bool) -> Vec<Seed> {
+        let mw = self.min_words;
+        let mut out = Vec::new();
+        let mut runs: Vec<(u64, u32, u32)> = Vec::with_capacity(g.len());
+        let (lo, hi) = g.iter().fold((u32::MAX, 0), |(lo, hi), e| (lo.min(e.3 >> 16), hi.max(e.3 & 0xffff)));
+        for a in lo..=hi {
+            runs.clear();
+            for &(_, d, p, offsets) in g {
+                if (offsets >> 16..=offsets & 0xffff).contains(&a) {
+                    let q = (p - a) as usize;
+                    let t = &docs[d as usize].hashes;
+                    runs.push((
+                        if g.len() <= SMALL_GROUP { 0 } else { run_hash(&t[q..q + mw]) },
+                        d,
+                        q as u32,
+                    ));
+                }
+            }
+            if runs.len() < 2 {
                 continue;
             }
-            let src: &Tokens =
-                if sd == d { &copy } else { sources.entry(sd).or_insert_with(|| cache.get(sd, tk, texts)) };
-            if let Some(span) = self.extend(&copy, p as usize, src, sp as usize, sd == d) {
-                reach.insert(align, span.1);
-                spans.push((span.0, span.1, sd, span.2, span.3));
+            if g.len() <= SMALL_GROUP {
+                // few occurrences: compare the runs themselves, in (document,
+                // position) order, each with the earlier ones
+                let run = |x: &(u64, u32, u32)| &docs[x.1 as usize].hashes[x.2 as usize..x.2 as usize + mw];
+                for (i, x) in runs.iter().enumerate().skip(1) {
+                    let first = runs[..i].iter().find(|y| run(y) == run(x));
+                    let doc_first = runs[..i].iter().find(|y| y.1 == x.1 && run(y) == run(x));
+                    if let Some(src) = self.source(first, doc_first, x, n_ref, against) {
+                        out.push(src);
+                    }
+                }
+                continue;
+            }
+            runs.sort_unstable();
+            for run in runs.chunk_by(|x, y| x.0 == y.0).filter(|r| r.len() > 1) {
+                let mut doc_first = &run[0];
+                for x in &run[1..] {
+                    if x.1 != doc_first.1 {
+                        doc_first = x;
+                    }
+                    let same_doc = (doc_first != x).then_some(doc_first);
+                    if let Some(src) = self.source(Some(&run[0]), same_doc, x, n_ref, against) {
+                        out.push(src);
+                    }
+                }
             }
         }
-        // one span per copy extent (the earliest source), then drop spans
-        // inside another
-        spans.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)).then(a.3.cmp(&b.3))
-        });
-        spans.dedup_by(|b, a| a.0 == b.0 && a.1 == b.1);
-        let mut kept: Vec<(usize, usize, u32, usize, usize)> = Vec::new();
-        let mut reach = 0usize;
-        for s in spans {
-            if !kept.is_empty() && s.1 <= reach {
-                continue; // inside an earlier, longer span
-            }
-            reach = reach.max(s.1);
-            kept.push(s);
+        out
+    }
+
+    /// The seed of run `x` given the earliest equal run before it (`first`)
+    /// and the earliest before it in its own document (`doc_first`), if it
+    /// may copy one.
+    fn source(
+        &self,
+        first: Option<&(u64, u32, u32)>,
+        doc_first: Option<&(u64, u32, u32)>,
+        x: &(u64, u32, u32),
+        n_ref: u32,
+        against: bool,
+    ) -> Option<Seed> {
+        if x.1 < n_ref {
+            return None; // references are sources only
         }
-        kept.into_iter()
-            .map(|(c0, c1, sd, s0, s1)| {
-                let (start, end) = copy.bytes(c0, c1);
-                let src: &Tokens = if sd == d { &copy } else { &sources[&sd] };
-                let (source_start, source_end) = src.bytes(s0, s1);
-                Passage {
+        let src = match (against, self.scope) {
+            (true, _) => first.filter(|f| f.1 < n_ref)?,
+            (false, Scope::Corpus) => first?,
+            (false, Scope::Within) => doc_first?,
+        };
+        // the source ends before the copy starts
+        (src.1 < x.1 || src.2 as usize + self.min_words <= x.2 as usize).then_some((x.1, x.2, src.1, src.2))
+    }
+
+    /// Extend the seeds of one copy document in order, skipping those inside
+    /// what is already reported, and confirm each span on the text.
+    fn extend_doc(
+        &self,
+        confirm: &mut Confirm,
+        texts: &(impl Texts + ?Sized),
+        docs: &[DocTokens],
+        seeds: &mut [Seed],
+        n_ref: u32,
+    ) -> Vec<Passage> {
+        let mw = self.min_words;
+        let d = seeds[0].0;
+        let copy = &docs[d as usize];
+        seeds.sort_unstable();
+        // (copy start, copy end, source doc, source start, source end) in tokens
+        let mut spans: Vec<(usize, usize, u32, usize, usize)> = Vec::new();
+        // copy tokens before this are inside a span found
+        let mut covered = 0usize;
+        let mut last: Option<(u32, u32, u32)> = None;
+        for &(_, q, sd, sq) in seeds.iter() {
+            if last == Some((q, sd, sq)) {
+                continue;
+            }
+            last = Some((q, sd, sq));
+            let q = q as usize;
+            if q + mw <= covered {
+                continue;
+            }
+            let src = &docs[sd as usize];
+            if let Some((c0, c1, s0, s1)) = self.extend(copy, q, src, sq as usize, sd == d, covered) {
+                // a span from the same start as the last one, but longer
+                if spans.last().is_some_and(|l| l.0 == c0) {
+                    spans.pop();
+                }
+                covered = c1;
+                spans.push((c0, c1, sd, s0, s1));
+            }
+        }
+        if spans.is_empty() {
+            return Vec::new();
+        }
+        let Some(text) = texts.text(d as usize) else { return Vec::new() };
+        let mut sources: Vec<(u32, Cow<'_, str>)> = Vec::new();
+        let mut out = Vec::with_capacity(spans.len());
+        for (c0, c1, sd, s0, s1) in spans {
+            let (start, end) = copy.bytes(c0, c1);
+            let (source_start, source_end) = docs[sd as usize].bytes(s0, s1);
+            let source: &str = if sd == d {
+                &text
+            } else {
+                let i = match sources.iter().position(|s| s.0 == sd) {
+                    Some(i) => i,
+                    None => {
+                        let Some(t) = texts.text(sd as usize) else { continue };
+                        sources.push((sd, t));
+                        sources.len() - 1
+                    }
+                };
+                &sources[i].1
+            };
+            if confirm.same(&text[start..end], &source[source_start..source_end], c1 - c0) {
+                out.push(Passage {
                     doc: d - n_ref,
                     start,
                     end,
@@ -611,45 +645,89 @@ impl PassageFinder {
                     source_doc: sd,
                     source_start,
                     source_end,
-                }
-            })
-            .collect()
+                });
+            }
+        }
+        out
     }
 
-    /// Confirm the k-gram at `p` (copy) equals the one at `sp` (source) on
-    /// the tokens, then extend both ways while tokens agree (and, within one
-    /// document, while the source stays before the copy). Returns token
-    /// ranges `(c0, c1, s0, s1)` when at least `min_words` long.
+    /// Check that the run of `min_words` tokens at `q` (copy) equals the one
+    /// at `sq` (source), then extend both ways while tokens agree: back no
+    /// further than `floor` (what is reported already), and, within one
+    /// document, while the source stays before the copy. Returns token
+    /// ranges `(c0, c1, s0, s1)`.
     fn extend(
         &self,
-        copy: &Tokens,
-        p: usize,
-        src: &Tokens,
-        sp: usize,
+        copy: &DocTokens,
+        q: usize,
+        src: &DocTokens,
+        sq: usize,
         same: bool,
+        floor: usize,
     ) -> Option<(usize, usize, usize, usize)> {
-        let k = self.k;
-        if p + k > copy.len() || sp + k > src.len() || (same && sp >= p) {
+        let mw = self.min_words;
+        if q + mw > copy.len() || sq + mw > src.len() || (same && sq >= q) {
             return None;
-        }
-        if (0..k).any(|i| copy.word(p + i) != src.word(sp + i)) {
-            return None; // a hash collision, not a repeat
         }
         // within one document the source must end before the copy starts
-        let max_len = if same { p - sp } else { usize::MAX };
-        let (mut c0, mut s0, mut c1, mut s1) = (p, sp, p + k, sp + k);
-        if c1 - c0 > max_len {
-            return None;
+        let max_len = if same { q - sq } else { usize::MAX };
+        if mw > max_len || copy.hashes[q..q + mw] != src.hashes[sq..sq + mw] {
+            return None; // overlapping, or a hash collision
         }
-        while c0 > 0 && s0 > 0 && c1 - c0 < max_len && copy.word(c0 - 1) == src.word(s0 - 1) {
+        let (a, b) = (&copy.hashes, &src.hashes);
+        let (mut c0, mut s0, mut c1, mut s1) = (q, sq, q + mw, sq + mw);
+        while c0 > floor && s0 > 0 && c1 - c0 < max_len && a[c0 - 1] == b[s0 - 1] {
             c0 -= 1;
             s0 -= 1;
         }
-        while c1 < copy.len() && s1 < src.len() && c1 - c0 < max_len && copy.word(c1) == src.word(s1) {
+        while c1 < a.len() && s1 < b.len() && c1 - c0 < max_len && a[c1] == b[s1] {
             c1 += 1;
             s1 += 1;
         }
-        (c1 - c0 >= self.min_words).then_some((c0, c1, s0, s1))
+        Some((c0, c1, s0, s1))
+    }
+}
+
+/// A seed: (copy document, copy run start, source document, source run
+/// start), runs of `min_words` tokens with equal hashes.
+type Seed = (u32, u32, u32, u32);
+
+/// A fingerprint in the index: (hash, document, position, offsets).
+type Entry = (u32, u32, u32, u32);
+
+/// Groups of at most this many occurrences of a fingerprint compare their
+/// runs directly instead of hashing and sorting them.
+const SMALL_GROUP: usize = 8;
+
+/// Scratch space for confirming passages on the text.
+#[derive(Default)]
+struct Confirm {
+    tk: Tokenizer,
+    a: (String, Vec<usize>),
+    b: (String, Vec<usize>),
+}
+
+impl Confirm {
+    /// Whether two spans hold the same `n` normalized tokens: the same
+    /// bytes, or `n` tokens that are equal when compared. (A span may hold a
+    /// token more at an end, where NFKC made two words of one piece of text
+    /// and the span takes the whole piece.)
+    fn same(&mut self, x: &str, y: &str, n: usize) -> bool {
+        if x == y {
+            return true;
+        }
+        token_texts(&mut self.tk, x, &mut self.a.0, &mut self.a.1);
+        token_texts(&mut self.tk, y, &mut self.b.0, &mut self.b.1);
+        fn word(t: &(String, Vec<usize>), i: usize) -> &str {
+            let start = if i == 0 { 0 } else { t.1[i - 1] };
+            &t.0[start..t.1[i]]
+        }
+        let (la, lb) = (self.a.1.len(), self.b.1.len());
+        if la < n || lb < n {
+            return false;
+        }
+        (0..=la - n)
+            .any(|i| (0..=lb - n).any(|j| (0..n).all(|k| word(&self.a, i + k) == word(&self.b, j + k))))
     }
 }
 
@@ -882,8 +960,8 @@ fn merged(ps: &[Passage]) -> Vec<(usize, usize)> {
 }
 
 /// Stable LSD radix sort of index entries by their 32-bit hash.
-fn radix_sort_by_hash(v: &mut Vec<(u32, u32, u32)>) {
-    let mut tmp = vec![(0u32, 0u32, 0u32); v.len()];
+fn radix_sort_by_hash(v: &mut Vec<Entry>) {
+    let mut tmp = vec![(0u32, 0u32, 0u32, 0u32); v.len()];
     for shift in [0u32, 8, 16, 24] {
         let mut count = [0usize; 257];
         for e in v.iter() {
@@ -902,14 +980,21 @@ fn radix_sort_by_hash(v: &mut Vec<(u32, u32, u32)>) {
 }
 
 /// Robust winnowing: in each window of `w` consecutive hashes keep the
-/// minimum (the rightmost on ties), recording a position once.
-fn winnow(grams: &[u64], w: usize) -> Vec<(u32, u32)> {
-    let mut out: Vec<(u32, u32)> = Vec::new();
+/// minimum (the rightmost on ties), recording a position once, with the
+/// offsets of the windows it is the minimum of (contiguous: the windows
+/// starting from `pos - hi` to `pos - lo`).
+fn winnow(grams: &[u64], w: usize) -> Vec<Fp> {
+    let mut out: Vec<Fp> = Vec::with_capacity(grams.len() * 2 / (w + 1) + 1);
     if grams.is_empty() {
         return out;
     }
     let w = w.max(1).min(grams.len());
-    let mut last: Option<usize> = None;
+    // the current minimum and the first window it is the minimum of
+    let mut last: Option<(usize, usize)> = None;
+    let emit = |out: &mut Vec<Fp>, m: usize, first: usize, end: usize| {
+        let (hi, lo) = ((m - first) as u32, (m - end) as u32);
+        out.push(Fp { hash: (grams[m] >> 32) as u32, pos: m as u32, offsets: lo << 16 | hi });
+    };
     // monotonic deque of positions with increasing hashes
     let mut dq: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
     for i in 0..grams.len() {
@@ -930,11 +1015,19 @@ fn winnow(grams: &[u64], w: usize) -> Vec<(u32, u32)> {
                 }
             }
             let m = dq[0];
-            if last != Some(m) {
-                out.push(((grams[m] >> 32) as u32, m as u32));
-                last = Some(m);
+            let q = i + 1 - w;
+            match last {
+                Some((lm, _)) if lm == m => {}
+                Some((lm, first)) => {
+                    emit(&mut out, lm, first, q - 1);
+                    last = Some((m, q));
+                }
+                None => last = Some((m, q)),
             }
         }
+    }
+    if let Some((m, first)) = last {
+        emit(&mut out, m, first, grams.len() - w);
     }
     out
 }
@@ -947,8 +1040,8 @@ mod tests {
     #[test]
     fn radix_sort_is_a_stable_sort_by_hash() {
         let mut s = crate::hash::SeedStream::new(1, 2);
-        let mut v: Vec<(u32, u32, u32)> =
-            (0..10_000).map(|i| ((s.next_u64() % 500) as u32 * 0x0101_0101, i, 0)).collect();
+        let mut v: Vec<Entry> =
+            (0..10_000).map(|i| ((s.next_u64() % 500) as u32 * 0x0101_0101, i, 0, 0)).collect();
         let mut want = v.clone();
         want.sort_by_key(|e| e.0);
         radix_sort_by_hash(&mut v);
@@ -959,9 +1052,12 @@ mod tests {
     fn winnowing_picks_window_minima() {
         let g = [5u64 << 32, 3 << 32, 3 << 32, 9 << 32, 1 << 32, 7 << 32];
         // windows of 3: [5,3,3]->2 (rightmost), [3,3,9]->2, [3,9,1]->4, [9,1,7]->4
-        assert_eq!(winnow(&g, 3), vec![(3, 2), (1, 4)]);
+        // position 2 is the minimum of the windows starting at 0 and 1
+        // (offsets 2 and 1), position 4 of those at 2 and 3 (offsets 2, 1)
+        let got: Vec<(u32, u32, u32)> = winnow(&g, 3).iter().map(|f| (f.hash, f.pos, f.offsets)).collect();
+        assert_eq!(got, vec![(3, 2, 1 << 16 | 2), (1, 4, 1 << 16 | 2)]);
         // every window holds a selected position
-        let sel: Vec<u32> = winnow(&g, 3).iter().map(|x| x.1).collect();
+        let sel: Vec<u32> = winnow(&g, 3).iter().map(|x| x.pos).collect();
         for s in 0..=g.len() - 3 {
             assert!(sel.iter().any(|&p| (p as usize) >= s && (p as usize) < s + 3));
         }
@@ -1114,6 +1210,46 @@ mod tests {
                 prop_assert!(a.len() >= 8);
                 prop_assert!(p.source_doc < p.doc || (p.source_doc == p.doc && p.source_end <= p.start));
             }
+        }
+
+        /// Exactly the tokens the naive truth flags are in passages (token
+        /// precision and recall 1), within, corpus-wide and against
+        /// references: on texts from a tiny vocabulary (repeats everywhere,
+        /// overlapping and periodic), with planted repeats that other
+        /// documents share, and blocks repeated many times.
+        #[test]
+        fn passages_are_exactly_the_naive_repeats(
+            docs in proptest::collection::vec(proptest::collection::vec(0usize..4, 0..120), 1..6),
+            plants in proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), 2usize..12, 1usize..5), 0..4),
+            min_words in 2usize..10,
+        ) {
+            let vocab = ["a", "B.", "c,", "dé"];
+            let mut docs: Vec<Vec<String>> =
+                docs.into_iter().map(|d| d.into_iter().map(|i| vocab[i].to_owned()).collect()).collect();
+            // a block of another document, repeated `times` times into this one
+            for (from, to, len, times) in plants {
+                let src = from.index(docs.len());
+                let block: Vec<String> = docs[src].iter().take(len).cloned().collect();
+                let dst = to.index(docs.len());
+                for _ in 0..times {
+                    docs[dst].extend(block.iter().cloned());
+                }
+            }
+            let texts: Vec<String> = docs.iter().map(|d| d.join(" ")).collect();
+            let none: Option<&[String]> = None;
+            for scope in [Scope::Corpus, Scope::Within] {
+                let f = PassageBuilder::new().min_words(min_words).scope(scope).build().unwrap();
+                let got = f.find_texts(&texts);
+                let truth = crate::eval::repeated_tokens(&texts, min_words, scope, none);
+                let score = crate::eval::score_passages(&texts, &got, &truth);
+                prop_assert_eq!((score.found_only, score.truth_only), (0, 0), "{:?} {:?} {:?}", scope, score, got);
+            }
+            let (refs, rest) = texts.split_at(texts.len() / 2);
+            let f = PassageBuilder::new().min_words(min_words).build().unwrap();
+            let got = f.find_against(rest, refs);
+            let truth = crate::eval::repeated_tokens(rest, min_words, Scope::Corpus, Some(refs));
+            let score = crate::eval::score_passages(rest, &got, &truth);
+            prop_assert_eq!((score.found_only, score.truth_only), (0, 0), "against: {:?} {:?}", score, got);
         }
 
         /// Documents with no repeated 8-word run report nothing.

@@ -1,4 +1,5 @@
-//! Quality measurement: exact ground truth, scores of a clustering against
+//! Quality measurement: exact ground truth (of near-duplicate pairs and of
+//! repeated passages), scores of a clustering against
 //! it, the readers of the files `neardup truth` and `neardup dedup
 //! --clusters` write, and the generator of corpora with planted
 //! near-duplicates.
@@ -16,11 +17,13 @@
 //! assert_eq!(s.pair_f1, 1.0);
 //! ```
 
+mod passages;
 mod read;
 mod score;
 mod synth;
 mod truth;
 
+pub use passages::{TokenScores, repeated_tokens, score_passages};
 pub use read::{ClusterLabels, TruthRecord, read_clusters, read_truth};
 pub use score::{Scores, score};
 pub use synth::{Mutation, Style, SynthOptions, SynthStats, generate, paragraphs};
