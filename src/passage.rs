@@ -317,8 +317,8 @@ impl PassageFinder {
     /// 32 bits (every seed is checked on the tokens anyway). A text with
     /// fewer than `min_words` tokens can hold no passage: nothing is kept.
     pub(crate) fn fingerprints(&self, tk: &mut Tokenizer, text: &str) -> DocTokens {
-        let mut full: Vec<u64> = Vec::new();
-        let mut spans: Vec<(usize, usize)> = Vec::new();
+        let mut full: Vec<u64> = Vec::with_capacity(text.len() / 6 + 8);
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(text.len() / 6 + 8);
         tk.for_each_token(text, |t, s, e| {
             full.push(token_hash(t.as_bytes()));
             spans.push((s, e));
@@ -456,8 +456,18 @@ impl PassageFinder {
         let against = refs.is_some();
         let seeds: Vec<Seed> = groups
             .par_iter()
-            .flat_map_iter(|g| self.group_seeds(g, &docs, n_ref, against).into_iter())
-            .collect();
+            .fold(
+                || (Vec::new(), Vec::new()),
+                |(mut out, mut runs), g| {
+                    self.group_seeds(g, &docs, n_ref, against, &mut runs, &mut out);
+                    (out, runs)
+                },
+            )
+            .map(|(out, _)| out)
+            .reduce(Vec::new, |mut a, mut b| {
+                a.append(&mut b);
+                a
+            });
         drop(index);
         // group seeds by copy document (counting sort: stable, linear)
         let n_docs = texts.count();
@@ -487,9 +497,10 @@ impl PassageFinder {
             rest = tail;
             at = e;
         }
+        let cache = SourceCache::new(SOURCE_CACHE_BYTES);
         let mut passages: Vec<Passage> = parts
             .into_par_iter()
-            .map_init(Confirm::default, |c, part| self.extend_doc(c, texts, &docs, part, n_ref))
+            .map_init(Confirm::default, |c, part| self.extend_doc(c, texts, &cache, &docs, part, n_ref))
             .flatten_iter()
             .collect();
         passages.par_sort_unstable();
@@ -502,10 +513,16 @@ impl PassageFinder {
     /// tokens; each takes the earliest run of its group that it may copy (in
     /// an earlier document or earlier and apart in its own; within its own
     /// document only; in the references only).
-    fn group_seeds(&self, g: &[Entry], docs: &[DocTokens], n_ref: u32, against: bool) -> Vec<Seed> {
+    fn group_seeds(
+        &self,
+        g: &[Entry],
+        docs: &[DocTokens],
+        n_ref: u32,
+        against: bool,
+        runs: &mut Vec<(u64, u32, u32)>,
+        out: &mut Vec<Seed>,
+    ) {
         let mw = self.min_words;
-        let mut out = Vec::new();
-        let mut runs: Vec<(u64, u32, u32)> = Vec::with_capacity(g.len());
         let (lo, hi) = g.iter().fold((u32::MAX, 0), |(lo, hi), e| (lo.min(e.3 >> 16), hi.max(e.3 & 0xffff)));
         for a in lo..=hi {
             runs.clear();
@@ -550,7 +567,6 @@ impl PassageFinder {
                 }
             }
         }
-        out
     }
 
     /// The seed of run `x` given the earliest equal run before it (`first`)
@@ -582,6 +598,7 @@ impl PassageFinder {
         &self,
         confirm: &mut Confirm,
         texts: &(impl Texts + ?Sized),
+        cache: &SourceCache,
         docs: &[DocTokens],
         seeds: &mut [Seed],
         n_ref: u32,
@@ -618,7 +635,7 @@ impl PassageFinder {
             return Vec::new();
         }
         let Some(text) = texts.text(d as usize) else { return Vec::new() };
-        let mut sources: Vec<(u32, Cow<'_, str>)> = Vec::new();
+        let mut sources: Vec<(u32, std::sync::Arc<str>)> = Vec::new();
         let mut out = Vec::with_capacity(spans.len());
         for (c0, c1, sd, s0, s1) in spans {
             let (start, end) = copy.bytes(c0, c1);
@@ -629,7 +646,7 @@ impl PassageFinder {
                 let i = match sources.iter().position(|s| s.0 == sd) {
                     Some(i) => i,
                     None => {
-                        let Some(t) = texts.text(sd as usize) else { continue };
+                        let Some(t) = cache.get(sd, texts) else { continue };
                         sources.push((sd, t));
                         sources.len() - 1
                     }
@@ -688,6 +705,31 @@ impl PassageFinder {
     }
 }
 
+/// Whether two byte strings are equal but for the ASCII whitespace between
+/// their words (a run of it on one side for a run on the other): then they
+/// hold the same tokens.
+fn same_but_spacing(x: &[u8], y: &[u8]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (x.get(i), y.get(j)) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.is_ascii_whitespace() && b.is_ascii_whitespace() => {
+                while x.get(i).is_some_and(u8::is_ascii_whitespace) {
+                    i += 1;
+                }
+                while y.get(j).is_some_and(u8::is_ascii_whitespace) {
+                    j += 1;
+                }
+            }
+            (Some(a), Some(b)) if a == b => {
+                i += 1;
+                j += 1;
+            }
+            _ => return false,
+        }
+    }
+}
+
 /// A seed: (copy document, copy run start, source document, source run
 /// start), runs of `min_words` tokens with equal hashes.
 type Seed = (u32, u32, u32, u32);
@@ -698,6 +740,53 @@ type Entry = (u32, u32, u32, u32);
 /// Groups of at most this many occurrences of a fingerprint compare their
 /// runs directly instead of hashing and sorting them.
 const SMALL_GROUP: usize = 8;
+
+/// Source texts shared by all workers, so that a text many documents copy
+/// (a license, a footer) is read once, not once per copy. First in, first
+/// out within a byte budget; it changes only speed, never results.
+struct SourceCache {
+    budget: usize,
+    inner: std::sync::Mutex<CacheState>,
+}
+
+/// The cached texts, their insertion order and the bytes they hold.
+#[derive(Default)]
+struct CacheState {
+    map: HashMap<u32, std::sync::Arc<str>>,
+    order: std::collections::VecDeque<u32>,
+    used: usize,
+}
+
+/// Memory the shared source cache may hold.
+const SOURCE_CACHE_BYTES: usize = 256 << 20;
+
+impl SourceCache {
+    fn new(budget: usize) -> SourceCache {
+        SourceCache { budget, inner: std::sync::Mutex::new(CacheState::default()) }
+    }
+
+    fn get(&self, d: u32, texts: &(impl Texts + ?Sized)) -> Option<std::sync::Arc<str>> {
+        if let Some(t) = self.inner.lock().ok().and_then(|g| g.map.get(&d).cloned()) {
+            return Some(t);
+        }
+        let t: std::sync::Arc<str> = texts.text(d as usize)?.into();
+        if let Ok(mut g) = self.inner.lock() {
+            let g = &mut *g;
+            if let std::collections::hash_map::Entry::Vacant(slot) = g.map.entry(d) {
+                g.used += t.len();
+                slot.insert(t.clone());
+                g.order.push_back(d);
+                while g.used > self.budget {
+                    let Some(old) = g.order.pop_front() else { break };
+                    if let Some(x) = g.map.remove(&old) {
+                        g.used -= x.len();
+                    }
+                }
+            }
+        }
+        Some(t)
+    }
+}
 
 /// Scratch space for confirming passages on the text.
 #[derive(Default)]
@@ -713,7 +802,7 @@ impl Confirm {
     /// token more at an end, where NFKC made two words of one piece of text
     /// and the span takes the whole piece.)
     fn same(&mut self, x: &str, y: &str, n: usize) -> bool {
-        if x == y {
+        if x == y || same_but_spacing(x.as_bytes(), y.as_bytes()) {
             return true;
         }
         token_texts(&mut self.tk, x, &mut self.a.0, &mut self.a.1);
