@@ -47,7 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let Some((url, page)) = frontier.get(i) else { break };
                     match index.insert(url, page) {
                         Verdict::New => kept.lock().unwrap().push(url.clone()),
-                        Verdict::Duplicate { of, similarity } => {
+                        Verdict::Duplicate { of, similarity, .. } => {
                             println!("skip {url}: near-duplicate of {of} (Jaccard {similarity:.3})")
                         }
                         Verdict::Exists => println!("skip {url}: already crawled"),

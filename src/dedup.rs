@@ -569,6 +569,13 @@ impl Dedup {
 
     /// Sketch one text with this thread's cached shingler.
     pub(crate) fn sketch_text(&self, text: &str) -> Sketched {
+        self.sketch_text_with(text, |_| {})
+    }
+
+    /// [`Dedup::sketch_text`], calling `each` with every shingle hash on the
+    /// way (in text order, repeats included): what the index keeps
+    /// fingerprints of.
+    pub(crate) fn sketch_text_with(&self, text: &str, each: impl FnMut(u64)) -> Sketched {
         thread_local! {
             static SHINGLER: std::cell::RefCell<Option<Shingler>> = const { std::cell::RefCell::new(None) };
         }
@@ -579,11 +586,17 @@ impl Dedup {
                 Some(s) if s.kind() == shingle => s,
                 _ => slot.insert(Shingler::new(shingle)),
             };
-            self.sketch_one(sh, text)
+            self.sketch_one_with(sh, text, each)
         })
     }
 
     pub(crate) fn sketch_one(&self, shingler: &mut Shingler, text: &str) -> Sketched {
+        self.sketch_one_with(shingler, text, |_| {})
+    }
+
+    /// [`Dedup::sketch_one`], calling `each` with every shingle hash on the
+    /// way (in text order, repeats included).
+    fn sketch_one_with(&self, shingler: &mut Shingler, text: &str, mut each: impl FnMut(u64)) -> Sketched {
         let k = self.sketcher.params().num_perm as usize;
         let mut sig = vec![0u32; k];
         match self.params.verify {
@@ -593,6 +606,7 @@ impl Dedup {
                 shingler.for_each_hash(text, |h| {
                     acc.update(h);
                     count += 1;
+                    each(h);
                 });
                 let samples = acc.finish() as u32;
                 // a small document is shingled again to keep its set: cheaper
@@ -609,11 +623,13 @@ impl Dedup {
             Verify::Estimate => {
                 let mut hashes = Vec::new();
                 shingler.for_each_hash(text, |h| hashes.push(h));
+                hashes.iter().for_each(|&h| each(h));
                 let samples = self.sketcher.sketch_into(hashes.iter().copied(), &mut sig) as u32;
                 Sketched { sig, samples, set: None, small: small_set(hashes) }
             }
             Verify::Exact => {
                 let set = shingler.shingle_set(text);
+                set.iter().for_each(|&h| each(h));
                 let samples = self.sketcher.sketch_into(set.iter().copied(), &mut sig) as u32;
                 Sketched { sig, samples, set: Some(set), small: None }
             }

@@ -220,7 +220,7 @@ impl PyIndex {
 fn verdict_to_py(id: &str, v: Verdict) -> PyResult<Option<(String, f64)>> {
     match v {
         Verdict::New => Ok(None),
-        Verdict::Duplicate { of, similarity } => Ok(Some((of, similarity))),
+        Verdict::Duplicate { of, similarity, .. } => Ok(Some((of, similarity))),
         _ => Err(PyValueError::new_err(format!("id {id:?} is already indexed"))),
     }
 }

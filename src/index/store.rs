@@ -11,6 +11,8 @@
 //!          samples: n x u32
 //!          signatures: n x num_perm x (u32, or u16 when compact)
 //!          sets: u64 count, then per set: doc u32, length u32, length x u64
+//!          fingerprints (version 2 on): u64 count of documents (0, or n),
+//!                   their ends: count x u64, then u64 total, total x u32
 //!          buckets: per shard (64): u64 count, then per bucket (by key):
 //!                   key u32, members u32, members x doc u32 (ascending)
 //! trailer  body length: u64  xxh3-64 of the body: u64  b"NDUPIEND"
@@ -22,13 +24,17 @@
 //! length and the checksum, and then every count and document number against
 //! the bytes that are there: a truncated or corrupted file is an error, never
 //! a panic or a wrong answer.
+//!
+//! Version 2 added the fingerprint sets. A version 1 file opens as an index
+//! without them (doubtful pairs of large documents verified by the estimate,
+//! as that version did), and is saved as version 2 with no fingerprints.
 
 use std::io::Write;
 use std::path::Path;
 
 use xxhash_rust::xxh3::Xxh3Default;
 
-use super::{Docs, Index, SHARDS, Shard, Sigs, lock, read};
+use super::{Docs, Index, Prints, SHARDS, Shard, Sigs, lock, read};
 use crate::dedup::{DedupBuilder, Verify};
 use crate::error::{Error, Result};
 use crate::io::AtomicFile;
@@ -36,7 +42,7 @@ use crate::shingle::ShingleKind;
 use crate::sketch::{SKETCH_FORMAT_VERSION, SketchKind};
 
 /// Version of the saved-index format written by this build.
-pub(crate) const INDEX_FORMAT_VERSION: u32 = 1;
+pub(crate) const INDEX_FORMAT_VERSION: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"NEARDUPI";
 const END: &[u8; 8] = b"NDUPIEND";
@@ -135,6 +141,12 @@ impl Index {
             w.write_all(&(set.len() as u32).to_le_bytes())?;
             write_ints(w, set, u64::to_le_bytes)?;
         }
+        let no_prints = Prints::default();
+        let prints = docs.prints.as_ref().unwrap_or(&no_prints);
+        w.write_all(&(prints.ends.len() as u64).to_le_bytes())?;
+        write_ints(w, &prints.ends, u64::to_le_bytes)?;
+        w.write_all(&(prints.values.len() as u64).to_le_bytes())?;
+        write_ints(w, &prints.values, u32::to_le_bytes)?;
         for shard in &self.shards {
             let shard = lock(shard);
             let mut buckets: Vec<(u32, Vec<u32>)> = Vec::with_capacity(shard.heads.len());
@@ -166,8 +178,8 @@ impl Index {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let bad = |reason: String| Error::Corrupt { path: path.to_path_buf(), reason };
-        let body = check_envelope(&bytes).map_err(bad)?;
-        let (params, docs, shards) = parse_body(body).map_err(|r| bad(format!("corrupted: {r}")))?;
+        let (version, body) = check_envelope(&bytes).map_err(bad)?;
+        let (params, docs, shards) = parse_body(body, version).map_err(|r| bad(format!("corrupted: {r}")))?;
         if params.sketch_format_version != SKETCH_FORMAT_VERSION {
             return Err(bad(format!(
                 "its signatures were made by sketch format {}; this neardup makes format {} (build the index again)",
@@ -205,9 +217,9 @@ fn write_ints<T: Copy, const N: usize>(
     Ok(())
 }
 
-/// The body of a saved index, once its magic, version, length and checksum
-/// are right.
-fn check_envelope(bytes: &[u8]) -> std::result::Result<&[u8], String> {
+/// The format version and body of a saved index, once its magic, version,
+/// length and checksum are right.
+fn check_envelope(bytes: &[u8]) -> std::result::Result<(u32, &[u8]), String> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err("not a neardup index (bad magic bytes)".into());
     }
@@ -236,7 +248,7 @@ fn check_envelope(bytes: &[u8]) -> std::result::Result<&[u8], String> {
     if xxhash_rust::xxh3::xxh3_64(body) != sum {
         return Err("corrupted: checksum mismatch".into());
     }
-    Ok(body)
+    Ok((version, body))
 }
 
 /// Reads a body front to back; every read is checked against what is left.
@@ -277,7 +289,7 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn parse_body(body: &[u8]) -> std::result::Result<(Stored, Docs, Vec<Shard>), String> {
+fn parse_body(body: &[u8], version: u32) -> std::result::Result<(Stored, Docs, Vec<Shard>), String> {
     let mut c = Cursor { bytes: body, pos: 0 };
     let plen = c.u32("parameters")?;
     let params: Stored = serde_json::from_slice(c.take(u64::from(plen), "parameters")?)
@@ -319,6 +331,25 @@ fn parse_body(body: &[u8]) -> std::result::Result<(Stored, Docs, Vec<Shard>), St
         }
         sets.insert(d, set.into_boxed_slice());
     }
+    let prints = if version >= 2 {
+        let count = c.u64("fingerprint set count")?;
+        let ends = c.ints(count, "fingerprint set ends", u64::from_le_bytes)?;
+        let total = c.u64("fingerprint count")?;
+        let values = c.ints(total, "fingerprints", u32::from_le_bytes)?;
+        let prints = Prints { values, ends };
+        match count {
+            0 => None,
+            _ if params.compact || params.verify != Verify::Estimate => {
+                return Err("fingerprint sets in an index that keeps none".into());
+            }
+            _ => {
+                prints.check(n as usize)?;
+                Some(prints)
+            }
+        }
+    } else {
+        None
+    };
     let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::default()).collect();
     for (s, shard) in shards.iter_mut().enumerate() {
         let n_buckets = c.u64("bucket count")?;
@@ -348,7 +379,7 @@ fn parse_body(body: &[u8]) -> std::result::Result<(Stored, Docs, Vec<Shard>), St
     if c.pos != body.len() {
         return Err(format!("{} bytes after the last bucket", body.len() - c.pos));
     }
-    let docs = Docs { num_perm: params.num_perm as usize, id_bytes, id_ends, samples, sigs, sets };
+    let docs = Docs { num_perm: params.num_perm as usize, id_bytes, id_ends, samples, sigs, sets, prints };
     Ok((params, docs, shards))
 }
 
@@ -451,7 +482,7 @@ mod tests {
             assert!(open(&bad).contains("checksum"), "{at}");
         }
         let mut future = good.clone();
-        future[8..12].copy_from_slice(&2u32.to_le_bytes());
+        future[8..12].copy_from_slice(&3u32.to_le_bytes());
         assert!(open(&future).contains("newer than this neardup"));
         assert!(open(b"{\"not\": \"an index\"}").contains("not a neardup index"));
         let mut extra = good[..good.len() - 24].to_vec();
@@ -471,7 +502,7 @@ mod tests {
         body.extend(1u32.to_le_bytes());
         body.extend(5u32.to_le_bytes()); // document 5 of 0
         let mut file = b"NEARDUPI".to_vec();
-        file.extend(1u32.to_le_bytes());
+        file.extend(super::INDEX_FORMAT_VERSION.to_le_bytes());
         file.extend(0u32.to_le_bytes());
         file.extend(&body);
         file.extend((body.len() as u64).to_le_bytes());

@@ -17,7 +17,7 @@ fn index_verdicts_agree_with_dedup_clusters() {
         let verdict = index.insert(id, rec["text"].as_str().unwrap());
         match verdict {
             neardup::Verdict::New => assert_eq!(id, rep, "{id}"),
-            neardup::Verdict::Duplicate { of, similarity } => {
+            neardup::Verdict::Duplicate { of, similarity, .. } => {
                 assert_eq!(&of, rep, "{id}");
                 assert!(similarity >= 0.8);
             }
@@ -55,9 +55,9 @@ fn small_index(compact: bool) -> (neardup::Index, Vec<(String, String)>) {
 /// re-blesses them with `NEARDUP_BLESS=1 cargo test --release golden`.
 #[test]
 fn saved_index_format_matches_the_golden_files() {
-    assert_eq!(neardup::Index::FORMAT_VERSION, 1, "a new format version needs new golden files");
+    assert_eq!(neardup::Index::FORMAT_VERSION, 2, "a new format version needs new golden files");
     let dir = tempfile::tempdir().unwrap();
-    for (compact, name) in [(false, "small-v1.ndx"), (true, "small-v1-compact.ndx")] {
+    for (compact, name) in [(false, "small-v2.ndx"), (true, "small-v2-compact.ndx")] {
         let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
         let (index, records) = small_index(compact);
         let fresh = dir.path().join(name);
@@ -75,6 +75,36 @@ fn saved_index_format_matches_the_golden_files() {
             assert!(opened.contains(id));
             assert_eq!(opened.query(text), index.query(text), "{id}");
         }
+    }
+}
+
+/// Files of format version 1 (no fingerprint sets) still open: every
+/// record is found, itself first, and pages added to them are verified as
+/// that version did (the estimate, or the small sets it kept); saved again,
+/// they are version 2 files without fingerprints.
+#[test]
+fn format_1_index_files_still_open() {
+    let dir = tempfile::tempdir().unwrap();
+    for (compact, name) in [(false, "small-v1.ndx"), (true, "small-v1-compact.ndx")] {
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        let (fresh, records) = small_index(compact);
+        let old = neardup::Index::open(&golden).unwrap();
+        assert_eq!((old.len(), old.is_compact()), (records.len(), compact));
+        for (id, text) in &records {
+            assert!(old.contains(id));
+            let found = old.query(text);
+            if text.split_whitespace().count() >= 5 {
+                assert_eq!(found[0].similarity, 1.0, "{id}");
+                assert!(found.iter().any(|m| &m.id == id), "{id}");
+            }
+        }
+        let page = format!("{} and one more sentence at its end", records[0].1);
+        assert_eq!(old.insert("grown", &page), fresh.insert("grown", &page));
+        let resaved = dir.path().join(name);
+        old.save(&resaved).unwrap();
+        let bytes = std::fs::read(&resaved).unwrap();
+        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2);
+        assert_eq!(neardup::Index::open(&resaved).unwrap().len(), records.len() + 1);
     }
 }
 
@@ -104,6 +134,24 @@ fn cli_build_add_query_round_trip() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(v.len(), lines.len() - 9);
+    assert!(v.iter().all(|v| v.get("matches").is_none()));
+    // with --all, a duplicate lists every earlier match, its best first
+    let all = dir.path().join("all.jsonl");
+    let again = dir.path().join("again.ndx");
+    let out = run(&["index", "build", s(&a), s(&b), "-o", s(&again), "--verdicts", s(&all), "--all", "-q"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let all: Vec<serde_json::Value> =
+        std::fs::read_to_string(&all).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(all.iter().any(|v| v["verdict"] == "duplicate"));
+    for v in &all {
+        match v["verdict"].as_str() {
+            Some("duplicate") => {
+                let m = v["matches"].as_array().unwrap();
+                assert_eq!((&m[0]["id"], &m[0]["similarity"]), (&v["of"], &v["similarity"]), "{v}");
+            }
+            _ => assert!(v.get("matches").is_none(), "{v}"),
+        }
+    }
     // adding the same records again: every one already indexed
     let out = run(&["index", "add", s(&grown), s(&b), "--verdicts", "-", "-q"]);
     assert!(String::from_utf8_lossy(&out.stdout).lines().all(|l| l.contains(r#""verdict":"exists""#)));

@@ -46,6 +46,9 @@ pub(crate) struct BuildArgs {
     /// Write one verdict per record (id, verdict, of, similarity) as JSON lines.
     #[arg(long)]
     verdicts: Option<PathBuf>,
+    /// In the verdicts, list every earlier document at or above the threshold, not only the best.
+    #[arg(long)]
+    all: bool,
     /// Print no summary.
     #[arg(short, long)]
     quiet: bool,
@@ -63,6 +66,9 @@ pub(crate) struct AddArgs {
     /// Write one verdict per record (id, verdict, of, similarity) as JSON lines.
     #[arg(long)]
     verdicts: Option<PathBuf>,
+    /// In the verdicts, list every earlier document at or above the threshold, not only the best.
+    #[arg(long)]
+    all: bool,
     /// Print no summary.
     #[arg(short, long)]
     quiet: bool,
@@ -95,12 +101,12 @@ pub(crate) fn run(cmd: IndexCommand) -> Result<(), Failure> {
             let threads = a.input.read.threads;
             let index =
                 if a.compact { Index::new_compact(&params, threads) } else { Index::new(&params, threads) }?;
-            grow(&index, None, &a.input, &a.output, a.verdicts.as_deref(), a.quiet)
+            grow(&index, None, &a.input, &a.output, a.verdicts.as_deref(), a.all, a.quiet)
         }
         IndexCommand::Add(a) => {
             let index = open(&a.index, a.input.read.threads)?;
             let out = a.output.as_ref().unwrap_or(&a.index);
-            grow(&index, Some(&a.index), &a.input, out, a.verdicts.as_deref(), a.quiet)
+            grow(&index, Some(&a.index), &a.input, out, a.verdicts.as_deref(), a.all, a.quiet)
         }
         IndexCommand::Query(a) => query(a),
         IndexCommand::Info { index } => {
@@ -148,7 +154,7 @@ struct MatchLine<'a> {
 fn verdict_line(id: &str, verdict: &Verdict, matches: Option<&[Match]>) -> String {
     let (verdict, of, similarity) = match verdict {
         Verdict::New => ("new", None, None),
-        Verdict::Duplicate { of, similarity } => ("duplicate", Some(of.as_str()), Some(*similarity)),
+        Verdict::Duplicate { of, similarity, .. } => ("duplicate", Some(of.as_str()), Some(*similarity)),
         _ => ("exists", None, None),
     };
     let matches =
@@ -185,6 +191,7 @@ fn grow(
     input: &InputArgs,
     out: &Path,
     verdicts: Option<&Path>,
+    all: bool,
     quiet: bool,
 ) -> Result<(), Failure> {
     let start = Instant::now();
@@ -210,7 +217,11 @@ fn grow(
             &mut |id, v| {
                 tally.add(v);
                 if let (Some(f), None) = (sink.as_mut(), &write_err) {
-                    if let Err(e) = f.write_all(verdict_line(id, v, None).as_bytes()) {
+                    let matches = match v {
+                        Verdict::Duplicate { matches, .. } if all => Some(&matches[..]),
+                        _ => None,
+                    };
+                    if let Err(e) = f.write_all(verdict_line(id, v, matches).as_bytes()) {
                         write_err = Some(e);
                     }
                 }
@@ -267,7 +278,11 @@ fn query(a: QueryArgs) -> Result<(), Failure> {
             &mut |id, matches| {
                 let v = match matches.first() {
                     None => Verdict::New,
-                    Some(m) => Verdict::Duplicate { of: m.id.clone(), similarity: m.similarity },
+                    Some(m) => Verdict::Duplicate {
+                        of: m.id.clone(),
+                        similarity: m.similarity,
+                        matches: matches.to_vec(),
+                    },
                 };
                 tally.add(&v);
                 if write_err.is_none() {
