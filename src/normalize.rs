@@ -678,31 +678,27 @@ mod tests {
         assert_eq!(words("한국어 텍스트"), ["한국어", "텍스트"]);
     }
 
+    /// The original text of each token's span.
+    fn spans(text: &str) -> Vec<&str> {
+        Tokenizer::new().tokens(text).iter().map(|t| &text[t.start..t.end]).collect()
+    }
+
     #[test]
     fn spans_cover_the_chunk_with_punctuation() {
         let text = "Hello, U.S. world.";
-        let toks = Tokenizer::new().tokens(text);
-        let spans: Vec<&str> = toks.iter().map(|t| &text[t.start..t.end]).collect();
-        assert_eq!(spans, ["Hello,", "U.S.", "world."]);
+        assert_eq!(spans(text), ["Hello,", "U.S.", "world."]);
         let text = "Ünïcode—dash  ok";
-        let toks = Tokenizer::new().tokens(text);
-        let spans: Vec<&str> = toks.iter().map(|t| &text[t.start..t.end]).collect();
-        assert_eq!(spans, ["Ünïcode—", "dash", "ok"]);
+        assert_eq!(spans(text), ["Ünïcode—", "dash", "ok"]);
         // the tokens of a chunk without spaces tile it
         let text = "「東京」は，ガ";
-        let toks = Tokenizer::new().tokens(text);
-        let spans: Vec<&str> = toks.iter().map(|t| &text[t.start..t.end]).collect();
-        assert_eq!(spans, ["「東", "京」", "は，", "ガ"]);
-        // where NFKC makes two words of one piece (the comma and the
-        // half-width kana normalize together), they share its span
+        assert_eq!(spans(text), ["「東", "京」", "は，", "ガ"]);
+        // where NFKC makes two words of one piece (a letter, or a comma,
+        // and the half-width kana after it normalize together), they share
+        // its span
         let text = "PARTYﾒS";
-        let toks = Tokenizer::new().tokens(text);
-        let spans: Vec<&str> = toks.iter().map(|t| &text[t.start..t.end]).collect();
-        assert_eq!(spans, ["PARTYﾒ", "Yﾒ", "S"]);
+        assert_eq!(spans(text), ["PARTYﾒ", "Yﾒ", "S"]);
         let text = "は，ｶﾞ";
-        let toks = Tokenizer::new().tokens(text);
-        let spans: Vec<&str> = toks.iter().map(|t| &text[t.start..t.end]).collect();
-        assert_eq!(spans, ["は，ｶﾞ", "は，ｶﾞ"]);
+        assert_eq!(spans(text), ["は，ｶﾞ", "は，ｶﾞ"]);
     }
 
     /// Spans by the byte-at-a-time reference tokenizer.

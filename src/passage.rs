@@ -484,19 +484,8 @@ impl PassageFinder {
             grouped[next[s.0 as usize]] = s;
             next[s.0 as usize] += 1;
         }
-        let mut seeds = grouped;
-        let bounds: Vec<(usize, usize)> =
-            (0..n_docs).filter(|&d| start[d + 1] > start[d]).map(|d| (start[d], start[d + 1])).collect();
-        let mut parts: Vec<&mut [Seed]> = Vec::with_capacity(bounds.len());
-        let mut rest: &mut [Seed] = &mut seeds;
-        let mut at = 0;
-        for &(s, e) in &bounds {
-            let (_, tail) = std::mem::take(&mut rest).split_at_mut(s - at);
-            let (part, tail) = tail.split_at_mut(e - s);
-            parts.push(part);
-            rest = tail;
-            at = e;
-        }
+        // one part per copy document: the seeds are grouped by it now
+        let parts: Vec<&mut [Seed]> = grouped.chunk_by_mut(|a, b| a.0 == b.0).collect();
         let cache = SourceCache::new(SOURCE_CACHE_BYTES);
         let mut passages: Vec<Passage> = parts
             .into_par_iter()
